@@ -1,0 +1,54 @@
+# Packyard: `make run` (everything, embedded mode, http://127.0.0.1:8000) and `make test`.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+TEST_MYSQL_URL ?= mysql://root@127.0.0.1:3306/test
+export PACKYARD_TESTING_DB_URL := $(TEST_MYSQL_URL)
+
+.PHONY: run test venv deps dev-deps migrate seed lint test-sqlite test-mysql clean
+
+$(VENV)/bin/python:
+	@py="$$(bin/find-python)" || exit 1; echo "Using $$py ($$($$py --version))"; "$$py" -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(VENV)/.deps: requirements.txt | $(VENV)/bin/python
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev-deps: requirements.txt requirements-dev.txt | $(VENV)/bin/python
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $(VENV)/.deps $@
+
+deps: $(VENV)/.deps
+dev-deps: $(VENV)/.dev-deps
+
+migrate: deps
+	DEBUG=true $(PY) manage.py migrate --noinput
+
+seed: migrate
+	DEBUG=true $(PY) manage.py seed_demo
+
+run: seed
+	DEBUG=true $(VENV)/bin/honcho start -f Procfile
+
+lint: dev-deps
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+test: dev-deps
+	$(VENV)/bin/ruff check .
+	PACKYARD_TESTING=1 $(PY) manage.py check
+	PACKYARD_TESTING=1 $(PY) manage.py makemigrations --check --dry-run
+	@echo "== pytest on SQLite =="
+	env -u DATABASE_URL $(VENV)/bin/pytest
+	@if $(PY) bin/db-ready "$(TEST_MYSQL_URL)"; then \
+		echo "== pytest on MariaDB ($(TEST_MYSQL_URL)) =="; \
+		DATABASE_URL="$(TEST_MYSQL_URL)" $(VENV)/bin/pytest || exit 1; \
+	elif [ "$${CI:-}" = "true" ]; then \
+		echo "MariaDB is required under CI=true but does not answer at $(TEST_MYSQL_URL)"; exit 1; \
+	else \
+		echo "== MariaDB not reachable at $(TEST_MYSQL_URL): skipped the MariaDB run (mandatory under CI=true) =="; \
+	fi
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,229 @@
+"""Catalog domain tables (SPEC §2). Rules that touch other rows live in catalog.services."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+
+class StickerAsset(models.Model):
+    """One stored image, shared by every pack that uses the same bytes (unique sha256)."""
+
+    sha256 = models.CharField(max_length=64, unique=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="sticker_assets"
+    )
+    mimetype = models.CharField(max_length=32, default="image/webp")
+    is_animated = models.BooleanField(default=False)
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    size_bytes = models.PositiveIntegerField(default=0)
+    storage_key = models.CharField(max_length=255, unique=True)
+    object_storage_synced_at = models.DateTimeField(null=True, blank=True)
+    perceptual_hash = models.CharField(max_length=16, blank=True, default="", db_index=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"asset {self.pk} {self.sha256[:12]}"
+
+
+class StickerPack(models.Model):
+    class Visibility(models.TextChoices):
+        PUBLIC = "public", "public"
+        UNLISTED = "unlisted", "unlisted"
+        PRIVATE = "private", "private"
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "draft"
+        PUBLISHED = "published", "published"
+
+    class PackStatus(models.TextChoices):
+        BUILDING = "building", "building"
+        READY = "ready", "ready"
+        ARCHIVED = "archived", "archived"
+
+    pack_key = models.SlugField(max_length=160, unique=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="sticker_packs"
+    )
+    name = models.CharField(max_length=120)
+    publisher = models.CharField(max_length=120, blank=True, default="")
+    description = models.CharField(max_length=1024, blank=True, default="")
+    tags = models.JSONField(default=list, blank=True)
+    visibility = models.CharField(max_length=16, choices=Visibility.choices, default=Visibility.PUBLIC)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
+    pack_status = models.CharField(max_length=16, choices=PackStatus.choices, default=PackStatus.READY)
+    is_auto_pack = models.BooleanField(default=False)
+    theme_key = models.CharField(max_length=64, blank=True, default="")
+    volume = models.PositiveIntegerField(null=True, blank=True)
+    cover = models.ForeignKey(StickerAsset, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    is_sensitive = models.BooleanField(default=False)
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    # Last change of the pack's content (items); ranking age is measured from it (SPEC §2.2).
+    content_updated_at = models.DateTimeField(default=timezone.now)
+    published_at = models.DateTimeField(null=True, blank=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["visibility", "status", "pack_status", "deleted_at"], name="pack_listed_idx"),
+            models.Index(fields=["owner", "deleted_at"], name="pack_owner_idx"),
+            models.Index(fields=["is_auto_pack", "theme_key", "volume"], name="pack_auto_idx"),
+            models.Index(fields=["publisher"], name="pack_publisher_idx"),
+            models.Index(fields=["published_at"], name="pack_published_idx"),
+        ]
+        constraints = [
+            # User packs keep volume NULL, so only auto packs can collide here.
+            models.UniqueConstraint(fields=["theme_key", "volume"], name="pack_theme_volume_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.pack_key})"
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
+
+
+class StickerPackItem(models.Model):
+    pack = models.ForeignKey(StickerPack, on_delete=models.CASCADE, related_name="items")
+    asset = models.ForeignKey(StickerAsset, on_delete=models.PROTECT, related_name="pack_items")
+    position = models.PositiveSmallIntegerField()
+    emojis = models.JSONField(default=list, blank=True)
+    accessibility_label = models.CharField(max_length=255, blank=True, default="")
+    upload_id = models.CharField(max_length=64, null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["pack", "position"]
+        constraints = [
+            # Positions are dense 1..N; with the unique (pack, position) below, the range check
+            # makes a 31st item impossible even if two writers race past the service's count.
+            models.CheckConstraint(
+                condition=Q(position__gte=1) & Q(position__lte=settings.STICKER_PACK_MAX_ITEMS),
+                name="item_position_1_to_max",
+            ),
+            models.UniqueConstraint(fields=["pack", "position"], name="item_pack_position_unique"),
+            models.UniqueConstraint(fields=["pack", "asset"], name="item_pack_asset_unique"),
+            models.UniqueConstraint(fields=["pack", "upload_id"], name="item_pack_upload_id_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.pack_id}#{self.position} asset {self.asset_id}"
+
+
+class AssetClassification(models.Model):
+    asset = models.OneToOneField(StickerAsset, on_delete=models.CASCADE, related_name="classification")
+    provider = models.CharField(max_length=32, default="builtin")
+    model_name = models.CharField(max_length=128, blank=True, default="")
+    classification_version = models.CharField(max_length=32, default="1")
+    category = models.CharField(max_length=64, blank=True, default="")
+    confidence = models.FloatField(default=0.0)
+    nsfw_score = models.FloatField(default=0.0)
+    is_nsfw = models.BooleanField(default=False)
+    all_scores = models.JSONField(default=dict, blank=True)
+    tags = models.JSONField(default=list, blank=True)
+    classified_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["classification_version"], name="class_version_idx"),
+            models.Index(fields=["category", "is_nsfw"], name="class_category_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.asset_id}: {self.category} ({self.confidence:.2f})"
+
+
+class PackEngagement(models.Model):
+    pack = models.OneToOneField(StickerPack, on_delete=models.CASCADE, related_name="engagement")
+    open_count = models.PositiveIntegerField(default=0)
+    like_count = models.PositiveIntegerField(default=0)
+    dislike_count = models.PositiveIntegerField(default=0)
+    download_count = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"engagement of {self.pack_id}"
+
+
+class Interaction(models.TextChoices):
+    OPEN = "open", "open"
+    LIKE = "like", "like"
+    DISLIKE = "dislike", "dislike"
+    DOWNLOAD = "download", "download"
+
+
+class InteractionEvent(models.Model):
+    """Append-only log of interactions, pruned by age."""
+
+    pack = models.ForeignKey(StickerPack, on_delete=models.CASCADE, related_name="interactions")
+    interaction = models.CharField(max_length=16, choices=Interaction.choices)
+    actor_key = models.CharField(max_length=64)
+    session_key = models.CharField(max_length=64, blank=True, default="")
+    source = models.CharField(max_length=32, blank=True, default="api")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["pack", "interaction", "created_at"], name="interaction_window_idx"),
+            models.Index(fields=["pack", "actor_key", "interaction", "created_at"], name="interaction_actor_idx"),
+            models.Index(fields=["created_at"], name="interaction_created_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.interaction} {self.pack_id} by {self.actor_key[:8]}"
+
+
+class PackReaction(models.Model):
+    """The single like or dislike an actor holds on a pack (a dislike replaces a like)."""
+
+    pack = models.ForeignKey(StickerPack, on_delete=models.CASCADE, related_name="reactions")
+    actor_key = models.CharField(max_length=64)
+    reaction = models.CharField(max_length=16, choices=[("like", "like"), ("dislike", "dislike")])
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["pack", "actor_key"], name="reaction_pack_actor_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.reaction} {self.pack_id} by {self.actor_key[:8]}"
+
+
+class NsfwLevel(models.TextChoices):
+    SAFE = "safe", "safe"
+    SUGGESTIVE = "suggestive", "suggestive"
+    EXPLICIT = "explicit", "explicit"
+
+
+class PackScoreSnapshot(models.Model):
+    pack = models.OneToOneField(StickerPack, on_delete=models.CASCADE, related_name="snapshot")
+    ranking_score = models.FloatField(default=0.0)
+    pack_score = models.FloatField(default=0.0)
+    trend_score = models.FloatField(default=0.0)
+    quality_score = models.FloatField(default=0.0)
+    engagement_score = models.FloatField(default=0.0)
+    diversity_score = models.FloatField(default=0.0)
+    cohesion_score = models.FloatField(default=0.0)
+    nsfw_level = models.CharField(max_length=16, choices=NsfwLevel.choices, default=NsfwLevel.SAFE)
+    sensitive_content = models.BooleanField(default=False)
+    sticker_count = models.PositiveIntegerField(default=0)
+    tags = models.JSONField(default=list, blank=True)
+    scores = models.JSONField(default=dict, blank=True)
+    source_version = models.PositiveIntegerField(default=0)
+    refreshed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["-ranking_score", "-pack"], name="snapshot_ranking_idx"),
+            models.Index(fields=["-trend_score", "-pack"], name="snapshot_trend_idx"),
+            models.Index(fields=["nsfw_level", "-ranking_score"], name="snapshot_nsfw_ranking_idx"),
+            models.Index(fields=["refreshed_at"], name="snapshot_refreshed_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"snapshot of {self.pack_id}: {self.ranking_score:.3f}"

@@ -1,0 +1,239 @@
+"""Packyard settings: the only settings module.
+
+Every difference between environments is an environment variable (see .env.example).
+With no environment at all it runs embedded: SQLite, local file storage, local-memory cache.
+"""
+
+import sys
+
+from django.core.exceptions import ImproperlyConfigured
+
+from config.env import BASE_DIR, env
+
+DEBUG = env.bool("DEBUG", default=False)
+# Under pytest the suite supplies its own throwaway secret and test databases.
+TESTING = env.bool("PACKYARD_TESTING", default=False) or "pytest" in sys.modules
+
+SECRET_KEY = env.str("SECRET_KEY", default="")
+if not SECRET_KEY:
+    if DEBUG or TESTING:
+        SECRET_KEY = "insecure-dev-only-key-packyard-change-me-0123456789abcdef"
+    else:
+        raise ImproperlyConfigured("SECRET_KEY is required when DEBUG is off.")
+
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_prometheus",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "flags",
+    "workers",
+    "outbox",
+    "catalog",
+]
+
+MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+ASGI_APPLICATION = "config.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------------------
+# Embedded default: a SQLite file. Production: DATABASE_URL=mysql://user:pass@host/db.
+
+
+def _database(url_var: str, default: str | None) -> dict:
+    db = env.db_url(url_var, default=default)
+    if db["ENGINE"] == "django.db.backends.mysql":
+        db.setdefault("OPTIONS", {})
+        db["OPTIONS"].update(
+            {
+                "charset": "utf8mb4",
+                "init_command": "SET sql_mode='STRICT_TRANS_TABLES,NO_ZERO_DATE,ERROR_FOR_DIVISION_BY_ZERO'",
+                # Queue claims rely on READ COMMITTED + SKIP LOCKED (no gap locks).
+                "isolation_level": "read committed",
+            }
+        )
+        db["TEST"] = {"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"}
+    elif db["ENGINE"] == "django.db.backends.sqlite3":
+        db.setdefault("OPTIONS", {})
+        # WAL + IMMEDIATE transactions make concurrent writers wait instead of failing.
+        db["OPTIONS"].update(
+            {
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 20,
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            }
+        )
+    db["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+    db["CONN_HEALTH_CHECKS"] = True
+    return db
+
+
+DATABASES = {"default": _database("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+if env.str("DATABASE_REPLICA_URL", default=""):
+    DATABASES["replica"] = _database("DATABASE_REPLICA_URL", None)
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+DATABASE_ROUTERS = ["config.db_router.ReplicaRouter"]
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Cache ----------------------------------------------------------------------------
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://packyard")}
+
+# --- Auth -----------------------------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "/admin/login/"
+if TESTING:
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+# --- Static and media -----------------------------------------------------------------
+STATIC_URL = env.str("STATIC_URL", default="/static/")
+STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "staticfiles")
+STATICFILES_DIRS = [BASE_DIR / "static"]
+MEDIA_URL = "/media/"
+MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
+
+# --- Object storage (SPEC §7) ---------------------------------------------------------
+OBJECT_STORAGE_BUCKET = env.str("OBJECT_STORAGE_BUCKET", default="")
+OBJECT_STORAGE_SIGNED_URL_TTL_SECONDS = env.int("OBJECT_STORAGE_SIGNED_URL_TTL_SECONDS", default=300)
+CDN_BASE_URL = env.str("CDN_BASE_URL", default="")
+
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+if OBJECT_STORAGE_BUCKET:
+    STORAGES["objects"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": OBJECT_STORAGE_BUCKET,
+            "endpoint_url": env.str("OBJECT_STORAGE_ENDPOINT_URL", default="") or None,
+            "region_name": env.str("OBJECT_STORAGE_REGION", default="us-east-1"),
+            "access_key": env.str("OBJECT_STORAGE_ACCESS_KEY_ID", default="") or None,
+            "secret_key": env.str("OBJECT_STORAGE_SECRET_ACCESS_KEY", default="") or None,
+            "addressing_style": "path" if env.bool("OBJECT_STORAGE_PATH_STYLE", default=False) else None,
+            "signature_version": "s3v4",
+            "location": env.str("OBJECT_STORAGE_KEY_PREFIX", default="stickers/"),
+            "querystring_auth": True,
+            "querystring_expire": OBJECT_STORAGE_SIGNED_URL_TTL_SECONDS,
+            "file_overwrite": True,
+            "default_acl": None,
+            "custom_domain": CDN_BASE_URL.removeprefix("https://").removeprefix("http://") or None,
+        },
+    }
+
+# --- DRF / OpenAPI --------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.TokenAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Packyard API",
+    "DESCRIPTION": "Sticker-pack catalog: public reads, engagement, owner uploads.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+}
+
+# --- Catalog tunables (SPEC §2) -------------------------------------------------------
+STICKER_PACK_MAX_ITEMS = 30  # also a database check constraint on item position
+STICKER_PACK_MAX_PACKS_PER_OWNER = env.int("STICKER_PACK_MAX_PACKS_PER_OWNER", default=50)
+STICKER_UPLOAD_SOURCE_MAX_BYTES = env.int("STICKER_UPLOAD_SOURCE_MAX_BYTES", default=20 * 1024 * 1024)
+SNAPSHOT_MAX_STALENESS_SECONDS = env.int("SNAPSHOT_MAX_STALENESS_SECONDS", default=900)
+ENGAGEMENT_DEDUPE_WINDOW_SECONDS = env.int("ENGAGEMENT_DEDUPE_WINDOW_SECONDS", default=3600)
+WHATSAPP_BOT_PHONE = env.str("WHATSAPP_BOT_PHONE", default="")
+WHATSAPP_MESSAGE_TEMPLATE = env.str("WHATSAPP_MESSAGE_TEMPLATE", default="/pack send {{pack_key}}")
+AUTO_PACK_PUBLISHER = env.str("AUTO_PACK_PUBLISHER", default="Packyard")
+CLASSIFIER_PROVIDER = env.str("CLASSIFIER_PROVIDER", default="builtin")
+CLASSIFIER_HTTP_URL = env.str("CLASSIFIER_HTTP_URL", default="")
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+
+# --- Feature flags (SPEC §4) ----------------------------------------------------------
+FEATURE_FLAG_CACHE_TTL_SECONDS = max(5, env.int("FEATURE_FLAG_CACHE_TTL_SECONDS", default=30))
+
+# --- Queue, outbox and workers (SPEC §5) ----------------------------------------------
+WORKER_SHUTDOWN_GRACE_SECONDS = env.int("WORKER_SHUTDOWN_GRACE_SECONDS", default=30)
+WORKER_LEASE_SECONDS = env.int("WORKER_LEASE_SECONDS", default=60)
+WORKER_TASK_TIME_LIMIT_SECONDS = env.int("WORKER_TASK_TIME_LIMIT_SECONDS", default=600)
+WORKER_RETRY_BASE_SECONDS = env.float("WORKER_RETRY_BASE_SECONDS", default=2.0)
+WORKER_RETRY_CAP_SECONDS = env.float("WORKER_RETRY_CAP_SECONDS", default=600.0)
+WORKER_CLASSIFICATION_CYCLE_CADENCE_SECONDS = env.int("WORKER_CLASSIFICATION_CYCLE_CADENCE_SECONDS", default=120)
+WORKER_CURATION_CYCLE_CADENCE_SECONDS = env.int("WORKER_CURATION_CYCLE_CADENCE_SECONDS", default=180)
+WORKER_REBUILD_CYCLE_CADENCE_SECONDS = env.int("WORKER_REBUILD_CYCLE_CADENCE_SECONDS", default=240)
+TASK_RUN_RETENTION_DAYS = env.int("TASK_RUN_RETENTION_DAYS", default=90)
+
+# --- Observability (SPEC §8) ----------------------------------------------------------
+HTTP_SLO_TARGET_MS = env.int("HTTP_SLO_TARGET_MS", default=750)
+METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=["127.0.0.1", "::1"])
+METRICS_BEARER_TOKEN = env.str("METRICS_BEARER_TOKEN", default="")
+
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+}
+
+# --- Security (manage.py check --deploy passes with production settings) --------------
+if not DEBUG:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+    SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=True)
+    CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=True)
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
+    SECURE_HSTS_PRELOAD = SECURE_HSTS_SECONDS > 0
+    SECURE_CONTENT_TYPE_NOSNIFF = True

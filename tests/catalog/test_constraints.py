@@ -1,0 +1,113 @@
+"""The database itself refuses what races could otherwise produce (SPEC §2)."""
+
+import hashlib
+import threading
+
+import pytest
+from django.db import IntegrityError, connection, transaction
+
+from catalog.models import StickerAsset, StickerPackItem
+from catalog.services.assets import asset_get_or_create
+from tests.factories import StickerAssetFactory, StickerPackFactory, StickerPackItemFactory
+
+
+@pytest.mark.django_db
+def test_sha256_is_unique():
+    StickerAssetFactory(sha256="a" * 64, storage_key="k1")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        StickerAssetFactory(sha256="a" * 64, storage_key="k2")
+
+
+@pytest.mark.django_db
+def test_the_31st_item_of_a_pack_is_refused():
+    pack = StickerPackFactory()
+    for position in range(1, 31):
+        StickerPackItemFactory(pack=pack, position=position)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        StickerPackItemFactory(pack=pack, position=31)
+    assert StickerPackItem.objects.filter(pack=pack).count() == 30
+
+
+@pytest.mark.django_db
+def test_position_and_asset_unique_per_pack():
+    pack = StickerPackFactory()
+    item = StickerPackItemFactory(pack=pack, position=1)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        StickerPackItemFactory(pack=pack, position=1)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        StickerPackItemFactory(pack=pack, asset=item.asset, position=2)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        StickerPackItemFactory(pack=pack, position=0)
+
+
+@pytest.mark.django_db
+def test_upload_id_unique_per_pack_but_null_repeats():
+    pack = StickerPackFactory()
+    StickerPackItemFactory(pack=pack, position=1, upload_id=None)
+    StickerPackItemFactory(pack=pack, position=2, upload_id=None)
+    StickerPackItemFactory(pack=pack, position=3, upload_id="u-1")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        StickerPackItemFactory(pack=pack, position=4, upload_id="u-1")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_inserts_of_the_same_bytes_make_one_asset(user):
+    if connection.vendor == "sqlite":
+        pytest.skip("SQLite serialises writers; the race needs a server database (runs on MariaDB)")
+    data = b"the same sticker bytes" * 50
+    barrier = threading.Barrier(8)
+    results, errors = [], []
+
+    def upload():
+        from django.db import connections
+
+        try:
+            barrier.wait()
+            results.append(
+                asset_get_or_create(data=data, owner=user, mimetype="image/webp", is_animated=False, width=1, height=1)
+            )
+        except Exception as exc:  # collected and asserted below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=upload) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert StickerAsset.objects.filter(sha256=hashlib.sha256(data).hexdigest()).count() == 1
+    assert len({asset.pk for asset, _ in results}) == 1
+    assert sum(1 for _, created in results if created) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_position_claims_never_clash():
+    if connection.vendor == "sqlite":
+        pytest.skip("needs concurrent writers (runs on MariaDB)")
+    pack = StickerPackFactory()
+    assets = [StickerAssetFactory() for _ in range(6)]
+    barrier = threading.Barrier(6)
+    outcomes = []
+
+    def insert(asset):
+        from django.db import connections
+
+        try:
+            barrier.wait()
+            with transaction.atomic():
+                StickerPackItem.objects.create(pack=pack, asset=asset, position=1)
+            outcomes.append("ok")
+        except IntegrityError:
+            outcomes.append("refused")
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=insert, args=(a,)) for a in assets]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["ok"] + ["refused"] * 5
+    assert StickerPackItem.objects.filter(pack=pack, position=1).count() == 1
