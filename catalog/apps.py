@@ -4,3 +4,8 @@ from django.apps import AppConfig
 class CatalogConfig(AppConfig):
     name = "catalog"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # The catalog registers its event handlers and task types with the infrastructure
+        # apps (outbox, workers), which never import the catalog.
+        from catalog import events, pipeline, tasks  # noqa: F401

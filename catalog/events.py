@@ -1,0 +1,1 @@
+"""Outbox event handlers the catalog registers (outbox.services.register_handler)."""

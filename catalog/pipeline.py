@@ -1,0 +1,1 @@
+"""Classification, curation and rebuild cycle task types the catalog registers."""
