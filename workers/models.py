@@ -106,3 +106,16 @@ class TaskRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.queue}:{self.task_type}#{self.item_id} try {self.attempt} {self.outcome}"
+
+
+class Lease(models.Model):
+    """A named, database-backed lease: one holder at a time across every host (see workers.locks)."""
+
+    name = models.CharField(max_length=128, unique=True)
+    holder = models.CharField(max_length=128, blank=True, default="")
+    expires_at = models.DateTimeField(null=True, blank=True)
+    acquired_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"lease {self.name} held by {self.holder or '-'}"
