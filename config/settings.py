@@ -4,7 +4,9 @@ Every difference between environments is an environment variable (see .env.examp
 With no environment at all it runs embedded: SQLite, local file storage, local-memory cache.
 """
 
+import os
 import sys
+from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -105,6 +107,11 @@ def _database(url_var: str, default: str | None) -> dict:
 
 
 DATABASES = {"default": _database("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+if TESTING and DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # A file (not :memory:), unique per test run, so worker subprocesses can open the test DB.
+    import tempfile
+
+    DATABASES["default"]["TEST"] = {"NAME": str(Path(tempfile.gettempdir()) / f"packyard-test-{os.getpid()}.sqlite3")}
 if env.str("DATABASE_REPLICA_URL", default=""):
     DATABASES["replica"] = _database("DATABASE_REPLICA_URL", None)
     DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
@@ -212,6 +219,8 @@ WORKER_CLASSIFICATION_CYCLE_CADENCE_SECONDS = env.int("WORKER_CLASSIFICATION_CYC
 WORKER_CURATION_CYCLE_CADENCE_SECONDS = env.int("WORKER_CURATION_CYCLE_CADENCE_SECONDS", default=180)
 WORKER_REBUILD_CYCLE_CADENCE_SECONDS = env.int("WORKER_REBUILD_CYCLE_CADENCE_SECONDS", default=240)
 TASK_RUN_RETENTION_DAYS = env.int("TASK_RUN_RETENTION_DAYS", default=90)
+# Extra modules run_worker imports at start (they register task types), e.g. for tests.
+WORKER_EXTRA_TASK_MODULES = env.list("WORKER_EXTRA_TASK_MODULES", default=[])
 
 # --- Observability (SPEC §8) ----------------------------------------------------------
 HTTP_SLO_TARGET_MS = env.int("HTTP_SLO_TARGET_MS", default=750)

@@ -4,3 +4,6 @@ from django.apps import AppConfig
 class OutboxConfig(AppConfig):
     name = "outbox"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from outbox import services  # noqa: F401 - registers the outbox queue

@@ -1,13 +1,24 @@
-"""The transactional outbox. Public API: publish(...), register_handler(...)."""
+"""The transactional outbox: publish(...) in the caller's transaction, handlers by event type.
+
+Events travel on the same queue mechanism as tasks (workers.queue).
+"""
 
 from collections.abc import Callable
 
-from django.db import IntegrityError, transaction
-
 from flags.services import is_enabled
-from outbox.models import DomainEvent
+from outbox.models import DomainEvent, DomainEventDeadLetter
+from workers.conf import OUTBOX_FLAG
+from workers.queue import Claimed, Queue, register_queue
 
-OUTBOX_FLAG = "enable_domain_event_outbox"
+EVENTS = register_queue(
+    Queue(
+        name="outbox",
+        model=DomainEvent,
+        dead_letter_model=DomainEventDeadLetter,
+        type_field="event_type",
+        carried_fields=("aggregate_type", "aggregate_id"),
+    )
+)
 
 _handlers: dict[str, list[Callable[[DomainEvent], None]]] = {}
 
@@ -40,16 +51,23 @@ def publish(
     """
     if not is_enabled(OUTBOX_FLAG, subject_key=f"{aggregate_type}:{aggregate_id}", default=True):
         return None
-    try:
-        with transaction.atomic():
-            return DomainEvent.objects.create(
-                event_type=event_type,
-                aggregate_type=aggregate_type,
-                aggregate_id=str(aggregate_id),
-                payload=payload,
-                idempotency_key=idempotency_key,
-                priority=priority,
-                request_id=request_id,
-            )
-    except IntegrityError:
-        return DomainEvent.objects.get(idempotency_key=idempotency_key)
+    event, _ = EVENTS.enqueue(
+        idempotency_key=idempotency_key,
+        payload=payload,
+        event_type=event_type,
+        aggregate_type=aggregate_type,
+        aggregate_id=str(aggregate_id),
+        priority=priority,
+        request_id=request_id,
+    )
+    return event
+
+
+def event_dispatch(item: Claimed) -> None:
+    """Run every handler registered for a claimed event (none registered: nothing to do)."""
+    handlers = handlers_for(item.type)
+    if not handlers:
+        return
+    event = DomainEvent.objects.get(id=item.id)
+    for handler in handlers:
+        handler(event)

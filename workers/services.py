@@ -1,12 +1,25 @@
-"""Enqueueing work. Public API: enqueue_task(...)."""
+"""Task-queue services: enqueue, cohort routing, dead letters, pruning."""
 
-from datetime import datetime
+import time
+from datetime import datetime, timedelta
 
-from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
-from flags.services import subject_bucket
-from workers.models import WorkerTask
+from flags.services import flag_state, parse_bool, subject_bucket
+from workers import conf, registry
+from workers.models import TaskRun, WorkerTask, WorkerTaskDeadLetter
+from workers.queue import Queue, all_queues, get_queue, register_queue
+
+TASKS = register_queue(
+    Queue(
+        name="tasks",
+        model=WorkerTask,
+        dead_letter_model=WorkerTaskDeadLetter,
+        type_field="task_type",
+        carried_fields=("cohort_bucket",),
+    )
+)
 
 
 def enqueue_task(
@@ -21,22 +34,98 @@ def enqueue_task(
 ) -> tuple[WorkerTask, bool]:
     """Create a task, or return the live one holding this idempotency key (created=False).
 
-    The cohort bucket is fixed now, from the cohort key (default: the idempotency key).
+    The cohort bucket is fixed now, from the cohort key (default: the idempotency key), so
+    a task's routing never changes while it waits.
     """
-    existing = WorkerTask.objects.filter(idempotency_key=idempotency_key).first()
-    if existing is not None:
-        return existing, False
-    try:
-        with transaction.atomic():
-            task = WorkerTask.objects.create(
-                task_type=task_type,
-                idempotency_key=idempotency_key,
-                payload=payload or {},
-                priority=priority,
-                available_at=available_at or timezone.now(),
-                cohort_bucket=subject_bucket(cohort_key or idempotency_key),
-                max_attempts=max_attempts,
-            )
-    except IntegrityError:
-        return WorkerTask.objects.get(idempotency_key=idempotency_key), False
-    return task, True
+    return TASKS.enqueue(
+        idempotency_key=idempotency_key,
+        payload=payload,
+        task_type=task_type,
+        priority=priority,
+        available_at=available_at or timezone.now(),
+        cohort_bucket=subject_bucket(cohort_key or idempotency_key),
+        max_attempts=max_attempts,
+    )
+
+
+def dedicated_rollout_percent() -> int:
+    """Share of cohort buckets (0..100) routed to dedicated workers right now."""
+    import os
+
+    state = flag_state(conf.DEDICATED_FLAG)
+    if state is None:
+        env = parse_bool(os.environ.get(f"FEATURE_{conf.DEDICATED_FLAG.upper()}"))
+        return 100 if env else 0
+    enabled, percent = state
+    return max(0, min(100, percent)) if enabled else 0
+
+
+def routing_filter(task_type: str, *, percent: int | None = None) -> tuple[list[str], Q | None]:
+    """The task types and cohort filter a worker started with `--task-type task_type` may claim.
+
+    A dedicated worker (one of conf.DEDICATED_TASK_GROUPS) takes its group's tasks whose bucket
+    is inside the rollout; the combined worker (`all`) takes everything else. At any percent
+    each task is eligible for exactly one kind of worker.
+    """
+    percent = dedicated_rollout_percent() if percent is None else percent
+    types = registry.registered_task_types()
+    if task_type == "all":
+        routable = [t.name for t in types.values() if t.worker_group in conf.DEDICATED_TASK_GROUPS]
+        others = [t.name for t in types.values() if t.worker_group not in conf.DEDICATED_TASK_GROUPS]
+        if percent <= 0 or not routable:
+            return list(types), None
+        cohort = Q(task_type__in=others) | Q(task_type__in=routable, cohort_bucket__gte=percent)
+        return list(types), cohort
+    group_types = [t.name for t in types.values() if t.worker_group == task_type]
+    if task_type not in conf.DEDICATED_TASK_GROUPS:
+        return group_types, None  # a non-routable type: its own worker takes all of it
+    return group_types, Q(cohort_bucket__lt=percent)
+
+
+def cycle_enqueue_due(*, task_types: list[str], last_buckets: dict[str, int], now: float | None = None) -> list[str]:
+    """Enqueue periodic cycles whose cadence bucket changed: key `pipeline:<type>:<bucket>`.
+
+    Any number of workers calling this enqueue one cycle per bucket (the key is unique).
+    """
+    from django.conf import settings
+
+    now = time.time() if now is None else now
+    enqueued = []
+    for name in task_types:
+        task = registry.get_task_type(name)
+        if task is None or not task.cadence_setting:
+            continue
+        cadence = int(getattr(settings, task.cadence_setting, 0) or 0)
+        if cadence <= 0:
+            continue
+        bucket = int(now // cadence)
+        if last_buckets.get(name) == bucket:
+            continue
+        _, created = enqueue_task(task_type=name, idempotency_key=f"pipeline:{name}:{bucket}")
+        last_buckets[name] = bucket
+        if created:
+            enqueued.append(name)
+    return enqueued
+
+
+def queue_get(name: str) -> Queue:
+    return get_queue(name)
+
+
+def dead_letters_requeue(*, queue: str, ids: list[int] | None = None) -> int:
+    return get_queue(queue).requeue_dead_letters(ids)
+
+
+def dead_letters_discard(*, queue: str, ids: list[int] | None = None) -> int:
+    return get_queue(queue).discard_dead_letters(ids)
+
+
+def history_prune(*, days: int | None = None) -> dict[str, int]:
+    """Delete completed queue rows, TaskRun rows and registered histories older than `days`."""
+    days = conf.task_run_retention_days() if days is None else days
+    cutoff = timezone.now() - timedelta(days=days)
+    result = {f"{queue.name}_completed": queue.prune(before=cutoff) for queue in all_queues()}
+    result["task_runs"] = TaskRun.objects.filter(started_at__lt=cutoff).delete()[0]
+    for name, pruner in registry.registered_pruners().items():
+        result[name] = pruner(cutoff)
+    return result

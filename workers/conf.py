@@ -1,0 +1,33 @@
+"""Queue and worker tunables, read from settings with their defaults in one place."""
+
+from django.conf import settings
+
+# Task groups that may run in dedicated worker processes (`run_worker --task-type <group>`);
+# every other group is always taken by the combined worker (`--task-type all`).
+DEDICATED_TASK_GROUPS = ("classification_cycle", "curation_cycle", "rebuild_cycle")
+DEDICATED_FLAG = "enable_worker_dedicated_processes"
+OUTBOX_FLAG = "enable_domain_event_outbox"
+
+
+def lease_seconds() -> float:
+    return float(getattr(settings, "WORKER_LEASE_SECONDS", 60))
+
+
+def retry_base_seconds() -> float:
+    return float(getattr(settings, "WORKER_RETRY_BASE_SECONDS", 2.0))
+
+
+def retry_cap_seconds() -> float:
+    return float(getattr(settings, "WORKER_RETRY_CAP_SECONDS", 600.0))
+
+
+def shutdown_grace_seconds() -> float:
+    return float(getattr(settings, "WORKER_SHUTDOWN_GRACE_SECONDS", 30))
+
+
+def task_time_limit_seconds() -> float:
+    return float(getattr(settings, "WORKER_TASK_TIME_LIMIT_SECONDS", 600))
+
+
+def task_run_retention_days() -> int:
+    return int(getattr(settings, "TASK_RUN_RETENTION_DAYS", 90))

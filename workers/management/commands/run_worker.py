@@ -1,0 +1,37 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from workers import registry
+from workers.commands import add_worker_arguments, import_extra_modules, worker_options
+from workers.runtime import WorkerRuntime
+from workers.services import TASKS, cycle_enqueue_due, routing_filter
+
+
+class Command(BaseCommand):
+    help = "Run a task worker: a dedicated one (--task-type <type>) or the combined one (--task-type all)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--task-type", required=True, help="a registered task type or group, or 'all'")
+        add_worker_arguments(parser)
+
+    def handle(self, *args, task_type: str, **options):
+        import_extra_modules()
+        types = registry.registered_task_types()
+        groups = {t.worker_group for t in types.values()}
+        if task_type != "all" and task_type not in groups:
+            raise CommandError(f"unknown task type {task_type!r}; registered: {', '.join(sorted(groups)) or 'none'}")
+        opts = worker_options(options, prefix=f"worker-{task_type}")
+        last_buckets: dict[str, int] = {}
+        cycle_types = [t.name for t in types.values() if task_type in ("all", t.worker_group)]
+
+        def resolve(item):
+            registered = registry.get_task_type(item.type)
+            return (lambda claimed: registered.func(claimed.payload)) if registered else None
+
+        runtime = WorkerRuntime(
+            queue=TASKS,
+            options=opts,
+            resolve=resolve,
+            scope=lambda: routing_filter(task_type),
+            on_pass=lambda: cycle_enqueue_due(task_types=cycle_types, last_buckets=last_buckets),
+        )
+        runtime.run()

@@ -1,0 +1,58 @@
+"""Prometheus metrics of the queues (SPEC §8)."""
+
+import logging
+
+from prometheus_client import Counter, Histogram
+from prometheus_client.core import REGISTRY, GaugeMetricFamily
+
+logger = logging.getLogger(__name__)
+
+QUEUE_ITEMS = Counter("packyard_queue_items_total", "Queue items processed, by outcome", ["queue", "type", "outcome"])
+QUEUE_ITEM_DURATION = Histogram(
+    "packyard_queue_item_duration_seconds",
+    "Time spent running one queue item",
+    ["queue", "type"],
+    buckets=(0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60, 300, 900),
+)
+
+
+class QueueDepthCollector:
+    """Reads queue depth, oldest pending age and dead letters from the database at scrape time."""
+
+    def describe(self):
+        # Lets REGISTRY.register() learn the names without querying the database at start-up.
+        yield GaugeMetricFamily("packyard_queue_depth", "Queue items by status", labels=["queue", "status"])
+        yield GaugeMetricFamily("packyard_queue_oldest_age_seconds", "Age of the oldest pending item", labels=["queue"])
+        yield GaugeMetricFamily("packyard_queue_dead_letters", "Dead-lettered items", labels=["queue"])
+
+    def collect(self):
+        from workers.queue import all_queues
+
+        depth = GaugeMetricFamily("packyard_queue_depth", "Queue items by status", labels=["queue", "status"])
+        oldest = GaugeMetricFamily(
+            "packyard_queue_oldest_age_seconds", "Age of the oldest pending item", labels=["queue"]
+        )
+        dead = GaugeMetricFamily("packyard_queue_dead_letters", "Dead-lettered items", labels=["queue"])
+        try:
+            for queue in all_queues():
+                stats = queue.stats()
+                for status in ("pending", "processing", "completed", "failed", "retrying"):
+                    depth.add_metric([queue.name, status], stats[status])
+                oldest.add_metric([queue.name], stats["oldest_pending_age_seconds"])
+                dead.add_metric([queue.name], stats["dead"])
+        except Exception:  # a scrape must not fail because the database is away
+            logger.warning("metrics: could not read queue stats", exc_info=True)
+            return
+        yield depth
+        yield oldest
+        yield dead
+
+
+_registered = False
+
+
+def register_collectors() -> None:
+    global _registered
+    if not _registered:
+        REGISTRY.register(QueueDepthCollector())
+        _registered = True

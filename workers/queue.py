@@ -1,0 +1,360 @@
+"""The one queue mechanism (SPEC §5): enqueue, claim, lease, complete, retry, dead-letter.
+
+Both the task queue (WorkerTask) and the outbox (DomainEvent) are `Queue` instances over their
+own tables. Claims run in a short transaction that commits before any work starts:
+`SELECT ... FOR UPDATE SKIP LOCKED` where the database has it (MariaDB/MySQL/PostgreSQL); on
+SQLite the claim transaction is IMMEDIATE, so claims are serialised by the database lock.
+Every later write is fenced by the claim's worker token: a worker whose lease was taken over
+cannot complete, fail or release the new owner's work.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import uuid
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.db import IntegrityError, connection, models, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from workers import conf
+from workers.models import DeadLetter, QueueItem, QueueStatus, TaskRun
+
+logger = logging.getLogger(__name__)
+
+ERROR_MAX_CHARS = 4000
+DEAD_LETTER_ERRORS_KEPT = 5
+
+
+def backoff_seconds(attempt: int, *, base: float | None = None, cap: float | None = None) -> float:
+    """Exponential backoff with full jitter: uniform(0, min(cap, base * 2**(attempt-1)))."""
+    base = conf.retry_base_seconds() if base is None else base
+    cap = conf.retry_cap_seconds() if cap is None else cap
+    ceiling = min(cap, base * (2 ** max(0, attempt - 1)))
+    return random.uniform(0, ceiling)
+
+
+@dataclass
+class Claimed:
+    """A claimed item, as the worker sees it."""
+
+    id: int
+    type: str
+    payload: dict
+    attempts: int
+    max_attempts: int
+    token: str
+    request_id: str = ""
+    started_at: datetime = field(default_factory=timezone.now)
+
+
+@dataclass(frozen=True)
+class Queue:
+    name: str
+    model: type[QueueItem]
+    dead_letter_model: type[DeadLetter]
+    type_field: str
+    # Fields copied from an item to its dead letter (and back on requeue).
+    carried_fields: tuple[str, ...] = ()
+
+    # --- enqueue ---------------------------------------------------------------------------
+
+    def enqueue(self, *, idempotency_key: str, payload: dict | None = None, **fields) -> tuple[QueueItem, bool]:
+        """Create an item, or return the existing one holding this key (created=False).
+
+        Keys must name one change or one time bucket: a second enqueue of a live key creates
+        no work. Pruning completed rows frees their keys.
+        """
+        existing = self.model.objects.filter(idempotency_key=idempotency_key).first()
+        if existing is not None:
+            return existing, False
+        try:
+            with transaction.atomic():
+                item = self.model.objects.create(idempotency_key=idempotency_key, payload=payload or {}, **fields)
+        except IntegrityError:
+            return self.model.objects.get(idempotency_key=idempotency_key), False
+        return item, True
+
+    # --- claim -----------------------------------------------------------------------------
+
+    def claim(
+        self,
+        *,
+        worker_id: str,
+        limit: int = 1,
+        types: Collection[str] | None = None,
+        extra: Q | None = None,
+        lease_seconds: float | None = None,
+    ) -> list[Claimed]:
+        now = timezone.now()
+        lease = timedelta(seconds=lease_seconds or conf.lease_seconds())
+        token = f"{worker_id[:40]}:{uuid.uuid4().hex}"
+        filters = Q(status=QueueStatus.PENDING, available_at__lte=now)
+        if types is not None:
+            if not types:
+                return []
+            filters &= Q(**{f"{self.type_field}__in": list(types)})
+        if extra is not None:
+            filters &= extra
+        with transaction.atomic():
+            candidates = self.model.objects.filter(filters).order_by("-priority", "available_at", "id")
+            if connection.features.has_select_for_update_skip_locked:
+                candidates = candidates.select_for_update(skip_locked=True)
+            ids = list(candidates.values_list("id", flat=True)[:limit])
+            if not ids:
+                return []
+            self.model.objects.filter(id__in=ids, status=QueueStatus.PENDING).update(
+                status=QueueStatus.PROCESSING,
+                worker_token=token,
+                attempts=F("attempts") + 1,
+                lease_expires_at=now + lease,
+                updated_at=now,
+            )
+            rows = list(
+                self.model.objects.filter(id__in=ids, worker_token=token).values(
+                    "id", self.type_field, "payload", "attempts", "max_attempts", "request_id"
+                )
+            )
+        rows.sort(key=lambda row: ids.index(row["id"]))
+        return [
+            Claimed(
+                id=row["id"],
+                type=row[self.type_field],
+                payload=row["payload"] or {},
+                attempts=row["attempts"],
+                max_attempts=row["max_attempts"],
+                token=token,
+                request_id=row["request_id"],
+                started_at=now,
+            )
+            for row in rows
+        ]
+
+    def _fenced(self, item: Claimed):
+        return self.model.objects.filter(id=item.id, worker_token=item.token, status=QueueStatus.PROCESSING)
+
+    def renew(self, items: Collection[Claimed], *, lease_seconds: float | None = None) -> int:
+        """Extend the leases of items still held; returns how many were still ours."""
+        if not items:
+            return 0
+        expires = timezone.now() + timedelta(seconds=lease_seconds or conf.lease_seconds())
+        renewed = 0
+        for token in {item.token for item in items}:
+            ids = [item.id for item in items if item.token == token]
+            renewed += self.model.objects.filter(id__in=ids, worker_token=token, status=QueueStatus.PROCESSING).update(
+                lease_expires_at=expires
+            )
+        return renewed
+
+    # --- outcomes --------------------------------------------------------------------------
+
+    def _record_run(self, item: Claimed, *, worker_id: str, outcome: str, error: str = "") -> None:
+        finished = timezone.now()
+        TaskRun.objects.create(
+            queue=self.name,
+            item_id=item.id,
+            task_type=item.type,
+            attempt=item.attempts,
+            worker_id=worker_id[:128],
+            started_at=item.started_at,
+            finished_at=finished,
+            duration_ms=max(0, int((finished - item.started_at).total_seconds() * 1000)),
+            outcome=outcome,
+            error=error[:ERROR_MAX_CHARS],
+        )
+
+    def complete(self, item: Claimed, *, worker_id: str) -> bool:
+        """Mark done; False when the lease was lost (someone else owns the item now)."""
+        now = timezone.now()
+        with transaction.atomic():
+            done = self._fenced(item).update(
+                status=QueueStatus.COMPLETED, processed_at=now, lease_expires_at=None, last_error="", updated_at=now
+            )
+            self._record_run(
+                item, worker_id=worker_id, outcome=TaskRun.Outcome.SUCCEEDED if done else TaskRun.Outcome.LOST_LEASE
+            )
+        return bool(done)
+
+    def fail(self, item: Claimed, *, worker_id: str, error: str, record_lost: bool = True) -> str:
+        """Record a failed attempt: schedule a retry, or dead-letter after max_attempts.
+
+        Returns "retry", "dead" or "lost" (the lease had been taken over; nothing changed).
+        """
+        error = error[:ERROR_MAX_CHARS]
+        now = timezone.now()
+        with transaction.atomic():
+            if item.attempts >= item.max_attempts:
+                row = self._fenced(item).select_for_update().first()
+                if row is None:
+                    if record_lost:
+                        self._record_run(item, worker_id=worker_id, outcome=TaskRun.Outcome.LOST_LEASE, error=error)
+                    return "lost"
+                row.status = QueueStatus.FAILED
+                row.last_error = error
+                row.lease_expires_at = None
+                row.processed_at = now
+                row.save(update_fields=["status", "last_error", "lease_expires_at", "processed_at", "updated_at"])
+                self._record_run(item, worker_id=worker_id, outcome=TaskRun.Outcome.DEAD, error=error)
+                self._dead_letter(row)
+                return "dead"
+            retried = self._fenced(item).update(
+                status=QueueStatus.PENDING,
+                worker_token="",
+                lease_expires_at=None,
+                last_error=error,
+                available_at=now + timedelta(seconds=backoff_seconds(item.attempts)),
+                updated_at=now,
+            )
+            self._record_run(
+                item,
+                worker_id=worker_id,
+                outcome=TaskRun.Outcome.FAILED if retried else TaskRun.Outcome.LOST_LEASE,
+                error=error,
+            )
+        return "retry" if retried else "lost"
+
+    def release(self, item: Claimed, *, worker_id: str, reason: str = "released at shutdown") -> bool:
+        """Give an unfinished item back to the queue at once; the attempt is not counted."""
+        now = timezone.now()
+        with transaction.atomic():
+            released = self._fenced(item).update(
+                status=QueueStatus.PENDING,
+                worker_token="",
+                lease_expires_at=None,
+                attempts=F("attempts") - 1,
+                available_at=now,
+                updated_at=now,
+            )
+            if released:
+                self._record_run(item, worker_id=worker_id, outcome=TaskRun.Outcome.RELEASED, error=reason)
+        return bool(released)
+
+    def _dead_letter(self, row: QueueItem) -> DeadLetter:
+        errors = list(
+            TaskRun.objects.filter(queue=self.name, item_id=row.id)
+            .exclude(error="")
+            .order_by("-started_at", "-id")
+            .values("attempt", "worker_id", "finished_at", "outcome", "error")[:DEAD_LETTER_ERRORS_KEPT]
+        )
+        for entry in errors:
+            entry["finished_at"] = entry["finished_at"].isoformat() if entry["finished_at"] else None
+        return self.dead_letter_model.objects.create(
+            original_id=row.id,
+            idempotency_key=row.idempotency_key,
+            payload=row.payload,
+            attempts=row.attempts,
+            errors=errors,
+            last_error=row.last_error,
+            **{name: getattr(row, name) for name in (self.type_field, *self.carried_fields)},
+        )
+
+    # --- housekeeping ----------------------------------------------------------------------
+
+    def reclaim_expired(self, *, worker_id: str = "reaper") -> int:
+        """Items whose lease ran out (their worker died): back to pending, or dead-letter."""
+        now = timezone.now()
+        reclaimed = 0
+        expired = list(
+            self.model.objects.filter(status=QueueStatus.PROCESSING, lease_expires_at__lt=now)
+            .order_by("lease_expires_at")
+            .values("id", self.type_field, "attempts", "max_attempts", "worker_token", "payload", "lease_expires_at")[
+                :500
+            ]
+        )
+        for row in expired:
+            item = Claimed(
+                id=row["id"],
+                type=row[self.type_field],
+                payload=row["payload"],
+                attempts=row["attempts"],
+                max_attempts=row["max_attempts"],
+                token=row["worker_token"],
+                started_at=row["lease_expires_at"],
+            )
+            owner = item.token.split(":", 1)[0]
+            outcome = self.fail(
+                item, worker_id=owner or worker_id, error=f"lease expired (worker {owner} lost)", record_lost=False
+            )
+            reclaimed += outcome != "lost"
+        if reclaimed:
+            logger.warning("queue %s: reclaimed %d items with expired leases", self.name, reclaimed)
+        return reclaimed
+
+    def requeue_dead_letters(self, ids: Collection[int] | None = None) -> int:
+        """Put dead-lettered items back on the queue with fresh attempts; drop their letters."""
+        letters = self.dead_letter_model.objects.all()
+        if ids is not None:
+            letters = letters.filter(id__in=list(ids))
+        count = 0
+        for letter in letters.order_by("id"):
+            with transaction.atomic():
+                now = timezone.now()
+                updated = self.model.objects.filter(id=letter.original_id).update(
+                    status=QueueStatus.PENDING,
+                    attempts=0,
+                    available_at=now,
+                    worker_token="",
+                    lease_expires_at=None,
+                    processed_at=None,
+                    updated_at=now,
+                )
+                if not updated:  # the original row was pruned: recreate it under its key
+                    self.model.objects.filter(idempotency_key=letter.idempotency_key).delete()
+                    self.model.objects.create(
+                        idempotency_key=letter.idempotency_key,
+                        payload=letter.payload,
+                        **{name: getattr(letter, name) for name in (self.type_field, *self.carried_fields)},
+                    )
+                letter.delete()
+                count += 1
+        return count
+
+    def discard_dead_letters(self, ids: Collection[int] | None = None) -> int:
+        letters = self.dead_letter_model.objects.all()
+        if ids is not None:
+            letters = letters.filter(id__in=list(ids))
+        deleted, _ = letters.delete()
+        return deleted
+
+    def prune(self, *, before: datetime) -> int:
+        deleted, _ = self.model.objects.filter(status=QueueStatus.COMPLETED, processed_at__lt=before).delete()
+        return deleted
+
+    def stats(self) -> dict:
+        """Counts per status, retrying and dead-letter counts, oldest pending age (seconds)."""
+        counts = dict(
+            self.model.objects.values_list("status").annotate(n=models.Count("id")).values_list("status", "n")
+        )
+        oldest = (
+            self.model.objects.filter(status=QueueStatus.PENDING)
+            .order_by("available_at")
+            .values_list("available_at", flat=True)
+            .first()
+        )
+        return {
+            "queue": self.name,
+            **{status: counts.get(status, 0) for status in QueueStatus.values},
+            "retrying": self.model.objects.filter(status=QueueStatus.PENDING, attempts__gt=0).count(),
+            "dead": self.dead_letter_model.objects.count(),
+            "oldest_pending_age_seconds": max(0.0, (timezone.now() - oldest).total_seconds()) if oldest else 0.0,
+        }
+
+
+_queues: dict[str, Queue] = {}
+
+
+def register_queue(queue: Queue) -> Queue:
+    _queues[queue.name] = queue
+    return queue
+
+
+def get_queue(name: str) -> Queue:
+    return _queues[name]
+
+
+def all_queues() -> list[Queue]:
+    return list(_queues.values())
