@@ -5,6 +5,8 @@ Events travel on the same queue mechanism as tasks (workers.queue).
 
 from collections.abc import Callable
 
+from django.db import transaction
+
 from flags.services import is_enabled
 from outbox.models import DomainEvent, DomainEventDeadLetter
 from workers.conf import OUTBOX_FLAG
@@ -64,10 +66,15 @@ def publish(
 
 
 def event_dispatch(item: Claimed) -> None:
-    """Run every handler registered for a claimed event (none registered: nothing to do)."""
+    """Run every handler registered for a claimed event (none registered: nothing to do).
+
+    Handlers turn events into work (tasks) and run in one transaction: an event's effects
+    commit together or not at all, so a retry never finds half of them done.
+    """
     handlers = handlers_for(item.type)
     if not handlers:
         return
     event = DomainEvent.objects.get(id=item.id)
-    for handler in handlers:
-        handler(event)
+    with transaction.atomic():
+        for handler in handlers:
+            handler(event)
