@@ -1,10 +1,11 @@
 from django.contrib import admin
 
 from outbox.models import DomainEvent, DomainEventDeadLetter
+from workers.admin import DeadLetterAdminMixin, QueueItemAdminMixin
 
 
 @admin.register(DomainEvent)
-class DomainEventAdmin(admin.ModelAdmin):
+class DomainEventAdmin(QueueItemAdminMixin, admin.ModelAdmin):
     list_display = [
         "id",
         "event_type",
@@ -17,13 +18,45 @@ class DomainEventAdmin(admin.ModelAdmin):
     ]
     list_filter = ["status", "event_type", "aggregate_type"]
     search_fields = ["idempotency_key", "aggregate_id", "request_id"]
+    fields = [
+        "event_type",
+        "aggregate_type",
+        "aggregate_id",
+        "status",
+        "idempotency_key",
+        "request_id",
+        "priority",
+        "attempts",
+        "max_attempts",
+        "available_at",
+        "worker_token",
+        "lease_expires_at",
+        "payload_formatted",
+        "last_error_formatted",
+        "created_at",
+        "updated_at",
+        "processed_at",
+    ]
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.fields
 
 
 @admin.register(DomainEventDeadLetter)
-class DomainEventDeadLetterAdmin(admin.ModelAdmin):
-    list_display = ["original_id", "event_type", "aggregate_type", "aggregate_id", "attempts", "failed_at"]
-    list_filter = ["event_type"]
-    search_fields = ["idempotency_key", "aggregate_id"]
-
-    def has_change_permission(self, request, obj=None):
-        return False
+class DomainEventDeadLetterAdmin(DeadLetterAdminMixin, admin.ModelAdmin):
+    queue_name = "outbox"
+    list_display = ["id", "original_id", "event_type", "aggregate_type", "aggregate_id", "attempts", "failed_at"]
+    list_filter = ["event_type", "aggregate_type"]
+    search_fields = ["idempotency_key", "aggregate_id", "last_error"]
+    fields = [
+        "original_id",
+        "event_type",
+        "aggregate_type",
+        "aggregate_id",
+        "idempotency_key",
+        "attempts",
+        "failed_at",
+        "payload_formatted",
+        "errors_formatted",
+        "last_error_formatted",
+    ]
