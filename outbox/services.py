@@ -74,7 +74,7 @@ def event_dispatch(item: Claimed) -> None:
     handlers = handlers_for(item.type)
     if not handlers:
         return
-    event = DomainEvent.objects.get(id=item.id)
+    event = item.row if isinstance(item.row, DomainEvent) else DomainEvent.objects.get(id=item.id)
     with transaction.atomic():
         for handler in handlers:
             handler(event)

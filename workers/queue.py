@@ -50,6 +50,7 @@ class Claimed:
     token: str
     request_id: str = ""
     started_at: datetime = field(default_factory=timezone.now)
+    row: QueueItem | None = None  # the claimed row as read at claim time
 
 
 @dataclass(frozen=True)
@@ -114,24 +115,20 @@ class Queue:
                 lease_expires_at=now + lease,
                 updated_at=now,
             )
-            rows = list(
-                self.model.objects.filter(id__in=ids, worker_token=token).values(
-                    "id", self.type_field, "payload", "attempts", "max_attempts", "request_id"
-                )
-            )
-        rows.sort(key=lambda row: ids.index(row["id"]))
+            rows = {row.id: row for row in self.model.objects.filter(id__in=ids, worker_token=token)}
         return [
             Claimed(
-                id=row["id"],
-                type=row[self.type_field],
-                payload=row["payload"] or {},
-                attempts=row["attempts"],
-                max_attempts=row["max_attempts"],
+                id=row.id,
+                type=getattr(row, self.type_field),
+                payload=row.payload or {},
+                attempts=row.attempts,
+                max_attempts=row.max_attempts,
                 token=token,
-                request_id=row["request_id"],
+                request_id=row.request_id,
                 started_at=now,
+                row=row,
             )
-            for row in rows
+            for row in (rows[i] for i in ids if i in rows)
         ]
 
     def _fenced(self, item: Claimed):
@@ -152,9 +149,9 @@ class Queue:
 
     # --- outcomes --------------------------------------------------------------------------
 
-    def _record_run(self, item: Claimed, *, worker_id: str, outcome: str, error: str = "") -> None:
-        finished = timezone.now()
-        TaskRun.objects.create(
+    def _run_row(self, item: Claimed, *, worker_id: str, outcome: str, error: str = "", finished=None) -> TaskRun:
+        finished = finished or timezone.now()
+        return TaskRun(
             queue=self.name,
             item_id=item.id,
             task_type=item.type,
@@ -167,17 +164,49 @@ class Queue:
             error=error[:ERROR_MAX_CHARS],
         )
 
+    def _record_run(self, item: Claimed, *, worker_id: str, outcome: str, error: str = "") -> None:
+        self._run_row(item, worker_id=worker_id, outcome=outcome, error=error).save()
+
     def complete(self, item: Claimed, *, worker_id: str) -> bool:
         """Mark done; False when the lease was lost (someone else owns the item now)."""
+        return item.id in self.complete_many([item], worker_id=worker_id)
+
+    def complete_many(self, items: list[Claimed], *, worker_id: str) -> set[int]:
+        """Mark items done in one transaction (one UPDATE, one bulk history insert).
+
+        Returns the ids that were still ours; the others had lost their lease and are left to
+        their new owner (their runs are recorded as lost_lease).
+        """
+        if not items:
+            return set()
         now = timezone.now()
         with transaction.atomic():
-            done = self._fenced(item).update(
-                status=QueueStatus.COMPLETED, processed_at=now, lease_expires_at=None, last_error="", updated_at=now
+            held = set()
+            for token in {item.token for item in items}:
+                ids = [item.id for item in items if item.token == token]
+                fenced = self.model.objects.filter(id__in=ids, worker_token=token, status=QueueStatus.PROCESSING)
+                mine = list(fenced.select_for_update().values_list("id", flat=True))
+                if mine:
+                    self.model.objects.filter(id__in=mine).update(
+                        status=QueueStatus.COMPLETED,
+                        processed_at=now,
+                        lease_expires_at=None,
+                        last_error="",
+                        updated_at=now,
+                    )
+                held.update(mine)
+            TaskRun.objects.bulk_create(
+                [
+                    self._run_row(
+                        item,
+                        worker_id=worker_id,
+                        finished=now,
+                        outcome=TaskRun.Outcome.SUCCEEDED if item.id in held else TaskRun.Outcome.LOST_LEASE,
+                    )
+                    for item in items
+                ]
             )
-            self._record_run(
-                item, worker_id=worker_id, outcome=TaskRun.Outcome.SUCCEEDED if done else TaskRun.Outcome.LOST_LEASE
-            )
-        return bool(done)
+        return held
 
     def fail(self, item: Claimed, *, worker_id: str, error: str, record_lost: bool = True) -> str:
         """Record a failed attempt: schedule a retry, or dead-letter after max_attempts.

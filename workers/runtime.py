@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 from django.db import DatabaseError, close_old_connections, connection, connections
 from django.db.models import Q
+from django.utils import timezone
 
 from workers import conf
 from workers.metrics import QUEUE_ITEM_DURATION, QUEUE_ITEMS
@@ -193,20 +194,36 @@ class WorkerRuntime:
         return batch
 
     def _run_batch(self, batch: list[Claimed]) -> None:
-        for index, item in enumerate(batch):
-            if self.stopping.is_set():
-                for waiting in batch[index:]:  # never started: back to the queue now
-                    self._finish(waiting, lambda w=waiting: self.queue.release(w, worker_id=self.options.worker_id))
-                return
-            self._execute(item)
+        succeeded: list[Claimed] = []
+        try:
+            for index, item in enumerate(batch):
+                if self.stopping.is_set():
+                    for waiting in batch[index:]:  # never started: back to the queue now
+                        self._finish(
+                            [waiting], lambda w=waiting: self.queue.release(w, worker_id=self.options.worker_id)
+                        )
+                    return
+                if self._execute(item):
+                    succeeded.append(item)
+        finally:
+            # Successes of a batch are recorded together: one transaction instead of one per item.
+            if succeeded:
+                done = self._finish(
+                    succeeded, lambda: self.queue.complete_many(succeeded, worker_id=self.options.worker_id)
+                )
+                for item in succeeded:
+                    outcome = "succeeded" if done is not None and item.id in done else "lost"
+                    QUEUE_ITEMS.labels(self.queue.name, item.type, outcome).inc()
 
-    def _execute(self, item: Claimed) -> None:
+    def _execute(self, item: Claimed) -> bool:
+        """Run one item; True when it succeeded (recorded later with its batch)."""
         with self._lock:
             held = self._held.get(item.id)
             if held is None:
-                return
+                return False
             held.thread = threading.current_thread()
             held.started = time.monotonic()
+        item.started_at = timezone.now()
         runner = self.resolve(item)
         started = time.monotonic()
         try:
@@ -223,15 +240,18 @@ class WorkerRuntime:
                 item.max_attempts,
             )
             error = f"{exc.__class__.__name__}: {exc}"
-            outcome = self._finish(item, lambda: self.queue.fail(item, worker_id=self.options.worker_id, error=error))
+            outcome = self._finish([item], lambda: self.queue.fail(item, worker_id=self.options.worker_id, error=error))
             QUEUE_ITEMS.labels(self.queue.name, item.type, outcome or "unknown").inc()
+            return False
         else:
-            done = self._finish(item, lambda: self.queue.complete(item, worker_id=self.options.worker_id))
-            QUEUE_ITEMS.labels(self.queue.name, item.type, "succeeded" if done else "lost").inc()
+            with self._lock:
+                if item.id in self._held:
+                    self._held[item.id].started = None  # finished: out of the time-limit watch
+            return True
         finally:
             QUEUE_ITEM_DURATION.labels(self.queue.name, item.type).observe(time.monotonic() - started)
 
-    def _finish(self, item: Claimed, write: Callable[[], object]) -> object:
+    def _finish(self, items: list[Claimed], write: Callable[[], object]) -> object:
         """Write an outcome, retrying through database outages while the lease can still hold."""
         deadline = time.monotonic() + self.options.lease_seconds * 2
         failures = 0
@@ -243,10 +263,9 @@ class WorkerRuntime:
                     failures += 1
                     if time.monotonic() > deadline:
                         logger.error(
-                            "worker %s: gave up recording %s #%s (%s); its lease will expire",
+                            "worker %s: gave up recording %d item(s) (%s); their leases will expire",
                             self.options.worker_id,
-                            item.type,
-                            item.id,
+                            len(items),
                             exc,
                         )
                         return None
@@ -254,8 +273,9 @@ class WorkerRuntime:
                     time.sleep(min(10.0, 0.25 * 2 ** min(failures, 6)) * random.uniform(0.5, 1.0))
         finally:
             with self._lock:
-                if self._held.pop(item.id, None) is not None:
-                    self._processed += 1
+                for item in items:
+                    if self._held.pop(item.id, None) is not None:
+                        self._processed += 1
 
     @staticmethod
     def _reset_connection() -> None:
@@ -292,7 +312,7 @@ class WorkerRuntime:
             )
             # The stuck thread is abandoned (Python cannot kill it); its late result is fenced off.
             self._finish(
-                item,
+                [item],
                 lambda i=item: self.queue.fail(
                     i, worker_id=self.options.worker_id, error=f"TimeLimitExceeded: ran over {limit}s"
                 ),
@@ -306,7 +326,7 @@ class WorkerRuntime:
         with self._lock:
             items = [held.item for held in self._held.values()]
         for item in items:
-            self._finish(item, lambda i=item: self.queue.release(i, worker_id=self.options.worker_id))
+            self._finish([item], lambda i=item: self.queue.release(i, worker_id=self.options.worker_id))
         if items:
             logger.warning("worker %s: released %d unfinished items", self.options.worker_id, len(items))
 
