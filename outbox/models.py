@@ -13,7 +13,8 @@ class DomainEvent(QueueItem):
 
     class Meta:
         indexes = [
-            models.Index(fields=["status", "available_at"], name="devent_claim_idx"),
+            # The claim reads pending rows in its ORDER BY (priority desc, available_at, id) order.
+            models.Index(fields=["status", "-priority", "available_at", "id"], name="devent_claim_order_idx"),
             models.Index(fields=["status", "lease_expires_at"], name="devent_lease_idx"),
             models.Index(fields=["aggregate_type", "aggregate_id"], name="devent_aggregate_idx"),
             models.Index(fields=["status", "processed_at"], name="devent_prune_idx"),

@@ -55,6 +55,8 @@ class WorkerTask(QueueItem):
 
     class Meta:
         indexes = [
+            # The claim reads pending rows in its ORDER BY (priority desc, available_at, id) order.
+            models.Index(fields=["status", "-priority", "available_at", "id"], name="wtask_claim_order_idx"),
             models.Index(fields=["status", "task_type", "available_at"], name="wtask_claim_idx"),
             models.Index(fields=["status", "cohort_bucket", "available_at"], name="wtask_cohort_idx"),
             models.Index(fields=["status", "lease_expires_at"], name="wtask_lease_idx"),

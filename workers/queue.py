@@ -70,14 +70,15 @@ class Queue:
         Keys must name one change or one time bucket: a second enqueue of a live key creates
         no work. Pruning completed rows frees their keys.
         """
-        existing = self.model.objects.filter(idempotency_key=idempotency_key).first()
-        if existing is not None:
-            return existing, False
+        # Insert first (the common case is a new key); the unique key settles races.
         try:
             with transaction.atomic():
                 item = self.model.objects.create(idempotency_key=idempotency_key, payload=payload or {}, **fields)
         except IntegrityError:
-            return self.model.objects.get(idempotency_key=idempotency_key), False
+            existing = self.model.objects.filter(idempotency_key=idempotency_key).first()
+            if existing is None:
+                raise  # the conflict was another constraint, not the key
+            return existing, False
         return item, True
 
     # --- claim -----------------------------------------------------------------------------
