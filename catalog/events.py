@@ -1,1 +1,80 @@
-"""Outbox event handlers the catalog registers (outbox.services.register_handler)."""
+"""Outbox event handlers the catalog registers (outbox.services.register_handler).
+
+Handlers turn events into per-entity work and coalesce bursts: every snapshot refresh a
+pack needs within one coalescing window becomes a single task that runs when the window
+closes, so it sees every change whose event arrived in that window.
+"""
+
+import math
+import time
+from datetime import UTC, datetime
+
+from django.conf import settings
+from django.utils import timezone
+
+from catalog.models import StickerPackItem
+from outbox.models import DomainEvent
+from outbox.services import register_handler
+from workers.registry import get_task_type
+from workers.services import enqueue_task
+
+STICKER_ASSET_CREATED = "STICKER_ASSET_CREATED"
+STICKER_CLASSIFIED = "STICKER_CLASSIFIED"
+PACK_UPDATED = "PACK_UPDATED"
+ENGAGEMENT_RECORDED = "ENGAGEMENT_RECORDED"
+
+REFRESH_TASK = "refresh_pack_snapshots"
+CLASSIFY_TASK = "classify_asset"
+
+
+def snapshot_refresh_enqueue(pack_ids, *, now: float | None = None, immediate: bool = False) -> int:
+    """Queue a coalesced refresh per pack: key `snapshot:<pack>:<window>`, run at window end.
+
+    `immediate` (a publication): a task of its own that runs at once, ahead of others.
+    """
+    window = max(1, int(getattr(settings, "SNAPSHOT_REFRESH_COALESCE_SECONDS", 10)))
+    now = time.time() if now is None else now
+    bucket = math.floor(now / window)
+    run_at = datetime.fromtimestamp((bucket + 1) * window, tz=UTC)
+    created = 0
+    for pack_id in sorted(set(pack_ids)):
+        key = f"snapshot:{pack_id}:now:{time.time_ns()}" if immediate else f"snapshot:{pack_id}:{bucket}"
+        _, new = enqueue_task(
+            task_type=REFRESH_TASK,
+            idempotency_key=key,
+            priority=10 if immediate else 0,
+            payload={"pack_ids": [pack_id]},
+            available_at=timezone.now() if immediate else run_at,
+            cohort_key=f"pack:{pack_id}",
+        )
+        created += int(new)
+    return created
+
+
+def on_pack_changed(event: DomainEvent) -> None:
+    snapshot_refresh_enqueue([int(event.payload["pack_id"])])
+
+
+def on_sticker_classified(event: DomainEvent) -> None:
+    asset_id = int(event.payload["asset_id"])
+    pack_ids = StickerPackItem.objects.filter(asset_id=asset_id).values_list("pack_id", flat=True)
+    snapshot_refresh_enqueue(list(pack_ids))
+
+
+def on_asset_created(event: DomainEvent) -> None:
+    """Classify the new asset, once the classification task type is registered."""
+    if get_task_type(CLASSIFY_TASK) is None:
+        return  # the classification cycle picks unclassified assets up when it exists
+    asset_id = int(event.payload["asset_id"])
+    enqueue_task(
+        task_type=CLASSIFY_TASK,
+        idempotency_key=f"classify:{asset_id}:{event.idempotency_key}",
+        payload={"asset_id": asset_id},
+        cohort_key=f"asset:{asset_id}",
+    )
+
+
+register_handler(PACK_UPDATED, on_pack_changed)
+register_handler(ENGAGEMENT_RECORDED, on_pack_changed)
+register_handler(STICKER_CLASSIFIED, on_sticker_classified)
+register_handler(STICKER_ASSET_CREATED, on_asset_created)

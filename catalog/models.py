@@ -216,10 +216,18 @@ class PackScoreSnapshot(models.Model):
     scores = models.JSONField(default=dict, blank=True)
     source_version = models.PositiveIntegerField(default=0)
     refreshed_at = models.DateTimeField(default=timezone.now)
+    # Sort keys copied from the pack and its counters, so every list order is one index
+    # walk over this table (SPEC §2.2: ordering is global, in SQL, over the snapshots).
+    published_at = models.DateTimeField(null=True, blank=True)
+    like_count = models.PositiveIntegerField(default=0)
+    download_count = models.PositiveIntegerField(default=0)
 
     class Meta:
         indexes = [
             models.Index(fields=["-ranking_score", "-pack"], name="snapshot_ranking_idx"),
+            models.Index(fields=["-published_at", "-pack"], name="snapshot_recent_idx"),
+            models.Index(fields=["-like_count", "-pack"], name="snapshot_likes_idx"),
+            models.Index(fields=["-download_count", "-pack"], name="snapshot_downloads_idx"),
             models.Index(fields=["-trend_score", "-pack"], name="snapshot_trend_idx"),
             models.Index(fields=["nsfw_level", "-ranking_score"], name="snapshot_nsfw_ranking_idx"),
             models.Index(fields=["refreshed_at"], name="snapshot_refreshed_idx"),

@@ -21,7 +21,11 @@ def pack_listed_queryset() -> QuerySet[StickerPack]:
 
 def pack_get_visible(*, pack_key: str, viewer) -> StickerPack | None:
     """A pack reachable by key: public or unlisted and published, or owned by the viewer."""
-    pack = StickerPack.objects.filter(pack_key=pack_key, deleted_at__isnull=True).select_related("owner").first()
+    pack = (
+        StickerPack.objects.filter(pack_key=pack_key, deleted_at__isnull=True)
+        .select_related("owner", "engagement")
+        .first()
+    )
     if pack is None:
         return None
     is_owner = viewer is not None and viewer.is_authenticated and pack.owner_id == viewer.pk
@@ -33,3 +37,93 @@ def pack_get_visible(*, pack_key: str, viewer) -> StickerPack | None:
     ):
         return pack
     return None
+
+
+# --- Listing over the snapshot table (SPEC §2.2, §3) ------------------------------------
+
+# sort name → snapshot column it orders by (descending, ties broken by pack id descending).
+SORT_ALIASES = {
+    "ranking": "ranking",
+    "popular": "ranking",
+    "trending": "trending",
+    "recent": "recent",
+    "new": "recent",
+    "likes": "likes",
+    "liked": "likes",
+    "comments": "likes",
+    "downloads": "downloads",
+}
+SORT_COLUMNS = {
+    "ranking": "ranking_score",
+    "trending": "trend_score",
+    "recent": "published_at",
+    "likes": "like_count",
+    "downloads": "download_count",
+}
+
+
+def listed_snapshots_q() -> Q:
+    """listed_packs_q() seen from the snapshot table."""
+    return Q(
+        pack__visibility=StickerPack.Visibility.PUBLIC,
+        pack__status=StickerPack.Status.PUBLISHED,
+        pack__pack_status=StickerPack.PackStatus.READY,
+        pack__deleted_at__isnull=True,
+    )
+
+
+def snapshot_list_queryset(*, q: str = "", categories: list[str] | None = None, safe_only: bool = True):
+    from catalog.models import NsfwLevel, PackScoreSnapshot
+
+    qs = PackScoreSnapshot.objects.filter(listed_snapshots_q())
+    if safe_only:
+        qs = qs.filter(nsfw_level=NsfwLevel.SAFE, sensitive_content=False)
+    if q:
+        qs = qs.filter(
+            Q(pack__name__icontains=q)
+            | Q(pack__publisher__icontains=q)
+            | Q(pack__description__icontains=q)
+            | Q(tags__icontains=q)
+        )
+    if categories:
+        match = Q()
+        for category in categories:
+            # tags is a JSON list of lower-case strings: match one whole element.
+            match |= Q(tags__icontains=f'"{category}"')
+        qs = qs.filter(match)
+    return qs
+
+
+def snapshot_page(queryset, *, sort: str, limit: int, offset: int = 0, after: tuple | None = None) -> tuple[list, bool]:
+    """One page in global order: keyset (`after` = (value, pack_id, ids to skip)) or offset; one query.
+
+    Returns (snapshots with pack, engagement and cover loaded, has_more).
+    """
+    column = SORT_COLUMNS[sort]
+    qs = queryset.select_related("pack", "pack__engagement").order_by(f"-{column}", "-pack_id")
+    if after is not None:
+        value, pack_id, seen = after
+        qs = qs.filter(Q(**{f"{column}__lt": value}) | Q(**{column: value, "pack_id__lt": pack_id}))
+        if seen:
+            qs = qs.exclude(pack_id__in=seen)
+        rows = list(qs[: limit + 1])
+    else:
+        rows = list(qs[offset : offset + limit + 1])
+    return rows[:limit], len(rows) > limit
+
+
+def sort_value(snapshot, sort: str):
+    return getattr(snapshot, SORT_COLUMNS[sort])
+
+
+def first_item_assets(pack_ids: list[int]) -> dict[int, int]:
+    """pack id → asset id of its first item, for packs without an explicit cover (one query)."""
+    from catalog.models import StickerPackItem
+
+    if not pack_ids:
+        return {}
+    return dict(StickerPackItem.objects.filter(pack_id__in=pack_ids, position=1).values_list("pack_id", "asset_id"))
+
+
+def pack_items(pack: StickerPack):
+    return list(pack.items.select_related("asset", "asset__classification").order_by("position"))

@@ -45,6 +45,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "config.middleware.RequestIdMiddleware",
+    "config.middleware.BodySizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -177,13 +179,20 @@ if OBJECT_STORAGE_BUCKET:
 # --- DRF / OpenAPI --------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
+        # Token first: an anonymous request to an owner endpoint gets 401 + WWW-Authenticate.
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "EXCEPTION_HANDLER": "catalog.api.exceptions.api_exception_handler",
+    "DEFAULT_THROTTLE_RATES": {
+        "engagement": env.str("THROTTLE_ENGAGEMENT_RATE", default="120/min"),
+        "upload": env.str("THROTTLE_UPLOAD_RATE", default="60/min"),
+        "auth": env.str("THROTTLE_AUTH_RATE", default="20/min"),
+    },
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Packyard API",
@@ -198,13 +207,26 @@ STICKER_PACK_MAX_PACKS_PER_OWNER = env.int("STICKER_PACK_MAX_PACKS_PER_OWNER", d
 STICKER_UPLOAD_SOURCE_MAX_BYTES = env.int("STICKER_UPLOAD_SOURCE_MAX_BYTES", default=20 * 1024 * 1024)
 SNAPSHOT_MAX_STALENESS_SECONDS = env.int("SNAPSHOT_MAX_STALENESS_SECONDS", default=900)
 ENGAGEMENT_DEDUPE_WINDOW_SECONDS = env.int("ENGAGEMENT_DEDUPE_WINDOW_SECONDS", default=3600)
+SNAPSHOT_SWEEP_CADENCE_SECONDS = env.int("SNAPSHOT_SWEEP_CADENCE_SECONDS", default=600)
+SNAPSHOT_REFRESH_COALESCE_SECONDS = env.int("SNAPSHOT_REFRESH_COALESCE_SECONDS", default=10)
+# Weights of pack_score (SPEC §2.2); keys: confidence, engagement, quality, diversity, duplicate.
+RANKING_WEIGHTS = env.json("RANKING_WEIGHTS", default={})
+MARKETPLACE_STATS_CACHE_SECONDS = env.int("MARKETPLACE_STATS_CACHE_SECONDS", default=60)
+STICKER_UPLOAD_MAX_DIMENSION = env.int("STICKER_UPLOAD_MAX_DIMENSION", default=4096)
+STICKER_UPLOAD_MAX_FRAMES = env.int("STICKER_UPLOAD_MAX_FRAMES", default=240)
 WHATSAPP_BOT_PHONE = env.str("WHATSAPP_BOT_PHONE", default="")
 WHATSAPP_MESSAGE_TEMPLATE = env.str("WHATSAPP_MESSAGE_TEMPLATE", default="/pack send {{pack_key}}")
+SUPPORT_WHATSAPP_PHONE = env.str("SUPPORT_WHATSAPP_PHONE", default=WHATSAPP_BOT_PHONE)
+SUPPORT_WHATSAPP_TEXT = env.str("SUPPORT_WHATSAPP_TEXT", default="Hello! I need help with Packyard.")
 AUTO_PACK_PUBLISHER = env.str("AUTO_PACK_PUBLISHER", default="Packyard")
 CLASSIFIER_PROVIDER = env.str("CLASSIFIER_PROVIDER", default="builtin")
 CLASSIFIER_HTTP_URL = env.str("CLASSIFIER_HTTP_URL", default="")
+# Non-file request bodies over 2.5 MB are refused (413); uploads are checked against
+# STICKER_UPLOAD_SOURCE_MAX_BYTES and spill to a temporary file above 2.5 MB.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+# Whole request bodies (multipart included) above this are refused with 413 before parsing.
+REQUEST_BODY_MAX_BYTES = env.int("REQUEST_BODY_MAX_BYTES", default=STICKER_UPLOAD_SOURCE_MAX_BYTES + 1024 * 1024)
 
 # --- Feature flags (SPEC §4) ----------------------------------------------------------
 FEATURE_FLAG_CACHE_TTL_SECONDS = max(5, env.int("FEATURE_FLAG_CACHE_TTL_SECONDS", default=30))

@@ -1,0 +1,59 @@
+"""One exception handler for the whole API: every error is {"error": ..., "code": ...}."""
+
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
+from django.http import Http404, JsonResponse
+from rest_framework import exceptions as drf
+from rest_framework.response import Response
+from rest_framework.views import exception_handler
+
+from catalog.errors import CatalogError
+
+_DRF_CODES = {
+    drf.NotAuthenticated: "NOT_AUTHENTICATED",
+    drf.AuthenticationFailed: "NOT_AUTHENTICATED",
+    drf.PermissionDenied: "NOT_ALLOWED",
+    drf.NotFound: "NOT_FOUND",
+    drf.MethodNotAllowed: "METHOD_NOT_ALLOWED",
+    drf.NotAcceptable: "NOT_ACCEPTABLE",
+    drf.UnsupportedMediaType: "UNSUPPORTED_MEDIA",
+    drf.Throttled: "RATE_LIMITED",
+    drf.ParseError: "INVALID_INPUT",
+    drf.ValidationError: "INVALID_INPUT",
+}
+
+
+def error_body(message: str, code: str, **extra) -> dict:
+    return {"error": message, "code": code, **extra}
+
+
+def _message(detail) -> str:
+    if isinstance(detail, dict):
+        return "; ".join(f"{key}: {_message(value)}" for key, value in detail.items())
+    if isinstance(detail, list):
+        return "; ".join(_message(value) for value in detail)
+    return str(detail)
+
+
+def api_exception_handler(exc, context):
+    if isinstance(exc, CatalogError):
+        return Response(error_body(exc.message, exc.code), status=exc.status)
+    if isinstance(exc, RequestDataTooBig):
+        return Response(error_body("request body too large", "FILE_TOO_LARGE"), status=413)
+    if isinstance(exc, Http404):
+        exc = drf.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = drf.PermissionDenied()
+    response = exception_handler(exc, context)
+    if response is None:
+        return None  # an unexpected error: Django's 500 path (logged), body below
+    code = next((c for cls, c in _DRF_CODES.items() if isinstance(exc, cls)), "ERROR")
+    response.data = error_body(_message(exc.detail), code)
+    return response
+
+
+def json_not_found(request, exception=None):
+    return JsonResponse(error_body("not found", "NOT_FOUND"), status=404)
+
+
+def json_server_error(request):
+    return JsonResponse(error_body("internal error", "INTERNAL_ERROR"), status=500)

@@ -1,0 +1,280 @@
+"""Public and owner API views (SPEC §3): thin — parse, call a service, shape the response."""
+
+from django.contrib.auth import authenticate
+from django.core.files.storage import default_storage
+from django.http import FileResponse, HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.authtoken.models import Token
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+
+from catalog.api import presenters
+from catalog.errors import CatalogError, InvalidInput, NotAllowed
+from catalog.models import Interaction
+from catalog.services import engagement, packs, reads, stats, uploads, viewers
+from catalog.services.reads import parse_int
+
+JSON = OpenApiTypes.OBJECT
+LIST_PARAMETERS = [
+    OpenApiParameter("q", str, description="search name, publisher, description and tags"),
+    OpenApiParameter(
+        "sort",
+        str,
+        description="ranking (default) | popular | trending | recent | new | likes | liked | comments | downloads",
+    ),
+    OpenApiParameter("categories", str, description="comma-separated tags, any match"),
+    OpenApiParameter("include_sensitive", bool, description="honoured for logged-in viewers only"),
+    OpenApiParameter("visibility", str, description="accepted; only public packs are listed"),
+    OpenApiParameter("limit", int, description="1..60, default 24"),
+    OpenApiParameter("offset", int),
+    OpenApiParameter("cursor", str, description="next_cursor of the previous page"),
+]
+
+
+def request_id(request) -> str:
+    return getattr(request, "request_id", "")
+
+
+class CatalogView(APIView):
+    """Base of every catalog API view: session + token auth, JSON in, JSON out."""
+
+    parser_classes = [JSONParser]
+
+    @property
+    def anonymous(self) -> bool:
+        return viewers.is_anonymous(self.request)
+
+    @property
+    def viewer_key(self) -> str:
+        return viewers.actor_key(self.request)
+
+
+class OwnerView(CatalogView):
+    permission_classes = [IsAuthenticated]
+
+
+class PackCollectionView(CatalogView):
+    @extend_schema(operation_id="sticker_packs_list", parameters=LIST_PARAMETERS, responses=JSON)
+    def get(self, request):
+        params = reads.list_params(request.query_params, anonymous=self.anonymous)
+        return Response(reads.pack_list(params, anonymous=self.anonymous, viewer_key=self.viewer_key))
+
+    @extend_schema(operation_id="sticker_packs_create", request=JSON, responses={201: JSON})
+    def post(self, request):
+        if self.anonymous:
+            self.permission_denied(request)
+        pack = packs.pack_create(user=request.user, data=request.data, request_id=request_id(request))
+        return Response(
+            reads.pack_detail(pack.pack_key, viewer=request.user, anonymous=False, viewer_key=""), status=201
+        )
+
+
+class PackView(CatalogView):
+    @extend_schema(operation_id="sticker_packs_retrieve", responses=JSON)
+    def get(self, request, pack_key):
+        return Response(
+            reads.pack_detail(pack_key, viewer=request.user, anonymous=self.anonymous, viewer_key=self.viewer_key)
+        )
+
+    @extend_schema(operation_id="sticker_packs_update", request=JSON, responses=JSON)
+    def patch(self, request, pack_key):
+        if self.anonymous:
+            self.permission_denied(request)
+        packs.pack_update(user=request.user, pack_key=pack_key, data=request.data, request_id=request_id(request))
+        return Response(reads.pack_detail(pack_key, viewer=request.user, anonymous=False, viewer_key=""))
+
+    @extend_schema(operation_id="sticker_packs_destroy", responses={204: None})
+    def delete(self, request, pack_key):
+        if self.anonymous:
+            self.permission_denied(request)
+        packs.pack_delete(user=request.user, pack_key=pack_key, request_id=request_id(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class PackPublishView(OwnerView):
+    @extend_schema(request=None, responses=JSON)
+    def post(self, request, pack_key):
+        packs.pack_publish(user=request.user, pack_key=pack_key, request_id=request_id(request))
+        return Response(reads.pack_detail(pack_key, viewer=request.user, anonymous=False, viewer_key=""))
+
+
+class StickerUploadView(OwnerView):
+    parser_classes = [MultiPartParser, FormParser]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "upload"
+
+    @extend_schema(request={"multipart/form-data": JSON}, responses={201: JSON, 200: JSON})
+    def post(self, request, pack_key):
+        data = uploads.read_upload(request.FILES.get("file"))
+        result = uploads.sticker_upload(
+            user=request.user,
+            pack_key=pack_key,
+            data=data,
+            emojis=request.data.get("emojis"),
+            accessibility_label=request.data.get("accessibility_label", ""),
+            upload_id=request.data.get("upload_id"),
+            request_id=request_id(request),
+        )
+        pack = result.item.pack
+        body = {"data": presenters.item_data(result.item, pack, anonymous=False), "created": result.created}
+        return Response(body, status=201 if result.created else 200)
+
+
+class StickerView(CatalogView):
+    @extend_schema(responses={(200, "image/webp"): OpenApiTypes.BINARY, 304: None})
+    def get(self, request, pack_key, sticker_id):
+        delivery = reads.sticker_for_delivery(pack_key, int(sticker_id), viewer=request.user, anonymous=self.anonymous)
+        asset = delivery.asset
+        etag = f'"{asset.sha256}"'
+        cache_control = "public, max-age=31536000, immutable" if delivery.public else "private, max-age=3600"
+        if etag in [t.strip() for t in request.headers.get("If-None-Match", "").split(",")]:
+            response = HttpResponse(status=304)
+        else:
+            try:
+                handle = default_storage.open(asset.storage_key, "rb")
+            except OSError as exc:
+                raise CatalogError("sticker bytes are not available", code="STORAGE_ERROR", status=503) from exc
+            response = FileResponse(handle, content_type=asset.mimetype)
+            response["Content-Length"] = str(asset.size_bytes)
+        response["ETag"] = etag
+        response["Cache-Control"] = cache_control
+        response["Vary"] = "Cookie, Authorization"
+        return response
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, pack_key, sticker_id):
+        if self.anonymous:
+            self.permission_denied(request)
+        packs.sticker_remove(
+            user=request.user, pack_key=pack_key, asset_id=int(sticker_id), request_id=request_id(request)
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class CsrfExemptSessionAuthentication(SessionAuthentication):
+    """Engagement POSTs come from the web client without a CSRF token (SPEC §3); they change
+    nothing but anonymous counters, deduplicated per actor and throttled."""
+
+    def enforce_csrf(self, request):
+        return None
+
+
+class EngagementView(CatalogView):
+    authentication_classes = [TokenAuthentication, CsrfExemptSessionAuthentication]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "engagement"
+    parser_classes = [JSONParser, FormParser]
+
+    @extend_schema(request=None, responses=JSON)
+    def post(self, request, pack_key, interaction):
+        if interaction not in Interaction.values:
+            raise InvalidInput(f"unknown interaction {interaction!r}")
+        pack = reads.visible_pack(pack_key, request.user)
+        result = engagement.engagement_record(
+            pack=pack,
+            interaction=interaction,
+            actor_key=self.viewer_key,
+            session_key=viewers.session_key(request),
+            source=str(request.query_params.get("source", "api"))[:32],
+            request_id=request_id(request),
+        )
+        return Response(
+            {
+                "data": {
+                    "pack_key": pack.pack_key,
+                    "interaction": interaction,
+                    "recorded": result.recorded,
+                    "engagement": presenters.engagement_data(result.engagement),
+                }
+            }
+        )
+
+
+class StatsView(CatalogView):
+    @extend_schema(responses=JSON)
+    def get(self, request):
+        return Response({"data": stats.catalog_stats()})
+
+
+class CreatorsView(CatalogView):
+    @extend_schema(parameters=[OpenApiParameter("limit", int, description="1..60, default 20")], responses=JSON)
+    def get(self, request):
+        limit = parse_int(request.query_params.get("limit"), "limit", default=20, low=1, high=60)
+        ranked = stats.creators(limit=limit)
+        top = stats.creators_top_snapshots([c["publisher"] for c in ranked])
+        data = []
+        for creator in ranked:
+            snap = top.get(creator["publisher"])
+            top_pack = reads.pack_summary_for(snap, anonymous=self.anonymous) if snap else None
+            data.append({**creator, "top_pack": top_pack})
+        return Response({"data": data})
+
+
+class MarketplaceStatsView(CatalogView):
+    @extend_schema(responses=JSON)
+    def get(self, request):
+        return Response(stats.marketplace_stats())
+
+
+class OrphanStickersView(CatalogView):
+    @extend_schema(parameters=[OpenApiParameter("limit", int), OpenApiParameter("offset", int)], responses=JSON)
+    def get(self, request):
+        limit = parse_int(request.query_params.get("limit"), "limit", default=reads.DEFAULT_LIMIT, low=1, high=60)
+        offset = parse_int(request.query_params.get("offset"), "offset", default=0, low=0)
+        rows, has_more = stats.orphan_stickers_page(limit=limit, offset=offset)
+        return Response(
+            {
+                "data": [presenters.orphan_sticker_data(asset) for asset in rows],
+                "pagination": {
+                    "limit": limit,
+                    "offset": offset,
+                    "has_more": has_more,
+                    "next_offset": offset + len(rows) if has_more else None,
+                    "next_cursor": None,
+                },
+            }
+        )
+
+
+class SupportView(CatalogView):
+    @extend_schema(responses=JSON)
+    def get(self, request):
+        from django.conf import settings
+
+        link = presenters.whatsapp_link(settings.SUPPORT_WHATSAPP_PHONE, settings.SUPPORT_WHATSAPP_TEXT)
+        if link is None:
+            raise CatalogError("no support contact is configured", code="NOT_FOUND", status=404)
+        return Response({"data": link})
+
+
+class MeView(OwnerView):
+    @extend_schema(responses=JSON)
+    def get(self, request):
+        return Response(reads.owner_packs(request.user))
+
+
+class AuthTokenView(CatalogView):
+    authentication_classes = []
+    parser_classes = [JSONParser, FormParser, MultiPartParser]
+    throttle_classes = [ScopedRateThrottle]
+    throttle_scope = "auth"
+
+    @extend_schema(request=JSON, responses=JSON)
+    def post(self, request):
+        username = request.data.get("username")
+        password = request.data.get("password")
+        if not isinstance(username, str) or not isinstance(password, str) or not username or not password:
+            raise InvalidInput("username and password are required")
+        user = authenticate(request, username=username, password=password)
+        if user is None:
+            raise CatalogError("wrong username or password", code="INVALID_CREDENTIALS", status=400)
+        if not user.is_active:
+            raise NotAllowed("this account is disabled")
+        token, _ = Token.objects.get_or_create(user=user)
+        return Response({"token": token.key})

@@ -1,0 +1,206 @@
+"""Owner changes to packs (SPEC §3): create, edit, soft-delete, publish, remove a sticker.
+
+Every change bumps `version` and publishes PACK_UPDATED in the same transaction.
+"""
+
+import secrets
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.utils import timezone
+from django.utils.text import slugify
+
+from catalog.errors import Conflict, InvalidInput, NotAllowed, PackNotFound, StickerNotFound
+from catalog.events import PACK_UPDATED, snapshot_refresh_enqueue
+from catalog.models import StickerPack, StickerPackItem
+from outbox.services import publish
+
+MAX_TAGS = 8
+MAX_TAG_LENGTH = 32
+TEXT_LIMITS = {"name": 120, "publisher": 120, "description": 1024}
+EDITABLE = ("name", "publisher", "description", "tags", "visibility", "is_sensitive")
+
+
+@dataclass(frozen=True)
+class PackChanges:
+    values: dict
+
+
+def _clean_text(field: str, value, *, required: bool = False) -> str:
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        raise InvalidInput(f"{field} must be a string")
+    value = value.strip()
+    if required and not value:
+        raise InvalidInput(f"{field} is required")
+    if len(value) > TEXT_LIMITS[field]:
+        raise InvalidInput(f"{field} is longer than {TEXT_LIMITS[field]} characters")
+    return value
+
+
+def clean_tags(value) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        value = [t for t in value.split(",")]
+    if not isinstance(value, list) or not all(isinstance(t, str) for t in value):
+        raise InvalidInput("tags must be a list of strings")
+    tags: list[str] = []
+    for raw in value:
+        tag = slugify(raw)[:MAX_TAG_LENGTH]
+        if tag and tag not in tags:
+            tags.append(tag)
+    if len(tags) > MAX_TAGS:
+        raise InvalidInput(f"at most {MAX_TAGS} tags")
+    return tags
+
+
+def clean_pack_fields(data: dict, *, partial: bool) -> dict:
+    if not isinstance(data, dict):
+        raise InvalidInput("expected a JSON object")
+    unknown = set(data) - set(EDITABLE)
+    if unknown:
+        raise InvalidInput(f"unknown or read-only fields: {', '.join(sorted(unknown))}")
+    values: dict = {}
+    for field in ("name", "publisher", "description"):
+        if field in data or (field == "name" and not partial):
+            values[field] = _clean_text(field, data.get(field), required=field == "name")
+    if "tags" in data:
+        values["tags"] = clean_tags(data["tags"])
+    if "visibility" in data:
+        if data["visibility"] not in StickerPack.Visibility.values:
+            raise InvalidInput(f"visibility must be one of {', '.join(StickerPack.Visibility.values)}")
+        values["visibility"] = data["visibility"]
+    if "is_sensitive" in data:
+        if not isinstance(data["is_sensitive"], bool):
+            raise InvalidInput("is_sensitive must be true or false")
+        values["is_sensitive"] = data["is_sensitive"]
+    return values
+
+
+def new_pack_key(name: str) -> str:
+    return f"{(slugify(name) or 'pack')[:48].strip('-') or 'pack'}-{secrets.token_hex(4)}"
+
+
+def pack_changed(pack: StickerPack, *, fields: list[str], content: bool = False, request_id: str = "") -> None:
+    """Bump the version, save, and publish PACK_UPDATED (inside the caller's transaction)."""
+    now = timezone.now()
+    pack.version += 1
+    pack.updated_at = now
+    extra = ["version", "updated_at"]
+    if content:
+        pack.content_updated_at = now
+        extra.append("content_updated_at")
+    pack.save(update_fields=sorted(set(fields) | set(extra)))
+    publish(
+        event_type=PACK_UPDATED,
+        aggregate_type="pack",
+        aggregate_id=pack.id,
+        payload={"pack_id": pack.id, "version": pack.version, "fields": sorted(fields)},
+        idempotency_key=f"pack:{pack.id}:v{pack.version}",
+        request_id=request_id,
+    )
+
+
+def owned_pack_for_update(*, pack_key: str, user) -> StickerPack:
+    """The caller's pack, row-locked for this transaction; 404 if absent, 403 if not theirs."""
+    pack = StickerPack.objects.select_for_update().filter(pack_key=pack_key, deleted_at__isnull=True).first()
+    if pack is None:
+        raise PackNotFound("pack not found")
+    if pack.owner_id != user.pk:
+        visible = pack.status == StickerPack.Status.PUBLISHED and pack.visibility != StickerPack.Visibility.PRIVATE
+        if not visible:
+            raise PackNotFound("pack not found")
+        raise NotAllowed("only the pack's owner may change it")
+    return pack
+
+
+def pack_create(*, user, data: dict, request_id: str = "") -> StickerPack:
+    values = clean_pack_fields(data, partial=False)
+    values.setdefault("publisher", "")
+    if not values["publisher"]:
+        values["publisher"] = user.get_username()[:120]
+    with transaction.atomic():
+        # Lock the owner's row: concurrent creates by one owner count one at a time.
+        get_user_model().objects.select_for_update().filter(pk=user.pk).first()
+        owned = StickerPack.objects.filter(owner=user, deleted_at__isnull=True).count()
+        if owned >= settings.STICKER_PACK_MAX_PACKS_PER_OWNER:
+            raise Conflict(
+                f"you already have {owned} packs (limit {settings.STICKER_PACK_MAX_PACKS_PER_OWNER})",
+                code="PACK_LIMIT_REACHED",
+            )
+        now = timezone.now()
+        pack = StickerPack.objects.create(
+            pack_key=new_pack_key(values["name"]),
+            owner=user,
+            status=StickerPack.Status.DRAFT,
+            pack_status=StickerPack.PackStatus.READY,
+            created_at=now,
+            updated_at=now,
+            content_updated_at=now,
+            version=0,
+            **values,
+        )
+        pack_changed(pack, fields=list(values), request_id=request_id)
+    return pack
+
+
+def pack_update(*, user, pack_key: str, data: dict, request_id: str = "") -> StickerPack:
+    values = clean_pack_fields(data, partial=True)
+    with transaction.atomic():
+        pack = owned_pack_for_update(pack_key=pack_key, user=user)
+        changed = [field for field, value in values.items() if getattr(pack, field) != value]
+        if not changed:
+            return pack
+        for field in changed:
+            setattr(pack, field, values[field])
+        pack_changed(pack, fields=changed, request_id=request_id)
+    return pack
+
+
+def pack_delete(*, user, pack_key: str, request_id: str = "") -> StickerPack:
+    with transaction.atomic():
+        pack = owned_pack_for_update(pack_key=pack_key, user=user)
+        pack.deleted_at = timezone.now()
+        pack_changed(pack, fields=["deleted_at"], request_id=request_id)
+    return pack
+
+
+def pack_publish(*, user, pack_key: str, request_id: str = "") -> StickerPack:
+    with transaction.atomic():
+        pack = owned_pack_for_update(pack_key=pack_key, user=user)
+        if not pack.items.exists():
+            raise Conflict("add at least one sticker before publishing", code="PACK_EMPTY")
+        if pack.status == StickerPack.Status.PUBLISHED:
+            return pack
+        pack.status = StickerPack.Status.PUBLISHED
+        pack.published_at = pack.published_at or timezone.now()
+        pack_changed(pack, fields=["status", "published_at"], request_id=request_id)
+        # A new pack appears in lists once its first snapshot exists: queue it now.
+        snapshot_refresh_enqueue([pack.id], immediate=True)
+    return pack
+
+
+def sticker_remove(*, user, pack_key: str, asset_id: int, request_id: str = "") -> StickerPack:
+    """Remove one sticker; later positions move down so they stay dense (1..N)."""
+    with transaction.atomic():
+        pack = owned_pack_for_update(pack_key=pack_key, user=user)
+        item = StickerPackItem.objects.filter(pack=pack, asset_id=asset_id).first()
+        if item is None:
+            raise StickerNotFound("sticker not found in this pack")
+        removed_position = item.position
+        item.delete()
+        # One row at a time, lowest first: (pack, position) stays unique at every step.
+        for later in StickerPackItem.objects.filter(pack=pack, position__gt=removed_position).order_by("position"):
+            later.position -= 1
+            later.save(update_fields=["position"])
+        fields = []
+        if pack.cover_id == asset_id:
+            first = StickerPackItem.objects.filter(pack=pack).order_by("position").first()
+            pack.cover_id = first.asset_id if first else None
+            fields.append("cover")
+        pack_changed(pack, fields=fields, content=True, request_id=request_id)
+    return pack

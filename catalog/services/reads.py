@@ -1,0 +1,254 @@
+"""Public reads composed from selectors, snapshots and presenters (SPEC §3)."""
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import transaction
+
+from catalog import events, selectors
+from catalog.api import presenters
+from catalog.errors import InvalidInput, PackNotFound
+from catalog.models import PackScoreSnapshot, StickerPack
+from catalog.services import snapshots
+from flags.services import is_enabled
+
+SNAPSHOT_READ_FLAG = "enable_ranking_snapshot_read"
+DEFAULT_LIMIT = 24
+MAX_LIMIT = 60
+TRUE_VALUES = {"1", "true", "yes", "y", "on"}
+
+
+@dataclass(frozen=True)
+class ListParams:
+    sort: str
+    limit: int
+    offset: int
+    after: tuple | None
+    q: str
+    categories: list[str]
+    include_sensitive: bool
+    visibility: str
+
+
+def parse_int(raw, name: str, *, default: int, low: int, high: int | None = None) -> int:
+    if raw in (None, ""):
+        return default
+    try:
+        value = int(raw)
+    except (TypeError, ValueError):
+        raise InvalidInput(f"{name} must be an integer") from None
+    if value < low:
+        raise InvalidInput(f"{name} must be at least {low}")
+    return min(value, high) if high is not None else value
+
+
+def encode_cursor(sort: str, value, pack_id: int, offset: int, seen: list[int]) -> str:
+    """An opaque keyset cursor: the last row's sort value and id, the running offset, and the
+    ids of the page just served (excluded from the next page, so a pack whose score slipped
+    below the cursor since is not served twice)."""
+    if isinstance(value, datetime):
+        value = {"t": value.isoformat()}
+    raw = json.dumps({"s": sort, "v": value, "id": pack_id, "o": offset, "x": seen}, separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, sort: str) -> tuple[tuple, int]:
+    try:
+        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        value, pack_id, offset = data["v"], int(data["id"]), int(data["o"])
+        seen = [int(i) for i in data.get("x", [])][:MAX_LIMIT]
+        if data["s"] != sort:
+            raise InvalidInput("cursor belongs to another sort order")
+        if isinstance(value, dict):
+            value = datetime.fromisoformat(value["t"])
+        elif not isinstance(value, int | float):
+            raise ValueError
+    except InvalidInput:
+        raise
+    except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError):
+        raise InvalidInput("cursor is not valid") from None
+    return (value, pack_id, seen), offset
+
+
+def list_params(query, *, anonymous: bool) -> ListParams:
+    raw_sort = (query.get("sort") or "ranking").strip().lower()
+    sort = selectors.SORT_ALIASES.get(raw_sort)
+    if sort is None:
+        raise InvalidInput(f"unknown sort {raw_sort!r}; use one of {', '.join(selectors.SORT_ALIASES)}")
+    limit = parse_int(query.get("limit"), "limit", default=DEFAULT_LIMIT, low=1, high=MAX_LIMIT)
+    offset = parse_int(query.get("offset"), "offset", default=0, low=0)
+    after = None
+    if query.get("cursor"):
+        after, offset = decode_cursor(query["cursor"], sort)
+    categories = [c.strip().lower() for c in (query.get("categories") or "").split(",") if c.strip()]
+    include_sensitive = (query.get("include_sensitive") or "").lower() in TRUE_VALUES and not anonymous
+    return ListParams(
+        sort=sort,
+        limit=limit,
+        offset=offset,
+        after=after,
+        q=(query.get("q") or "").strip()[:200],
+        categories=categories[:20],
+        include_sensitive=include_sensitive,
+        visibility=(query.get("visibility") or "public"),
+    )
+
+
+def snapshot_reads_on(viewer_key: str) -> bool:
+    return is_enabled(SNAPSHOT_READ_FLAG, subject_key=viewer_key, default=True)
+
+
+def pack_list(params: ListParams, *, anonymous: bool, viewer_key: str) -> dict:
+    queryset = selectors.snapshot_list_queryset(
+        q=params.q, categories=params.categories, safe_only=not params.include_sensitive
+    )
+    page, has_more = selectors.snapshot_page(
+        queryset, sort=params.sort, limit=params.limit, offset=params.offset, after=params.after
+    )
+    packs = [snap.pack for snap in page]
+    live = None if snapshot_reads_on(viewer_key) else snapshots.pack_scores_live(packs)
+    covers = selectors.first_item_assets([p.id for p in packs if p.cover_id is None])
+    data = []
+    for snap in page:
+        pack = snap.pack
+        signals = presenters.signals_from_scores(live[pack.id]) if live else presenters.signals_from_snapshot(snap)
+        data.append(
+            presenters.pack_summary(
+                pack,
+                signals=signals,
+                sticker_count=snap.sticker_count,
+                cover_asset_id=pack.cover_id or covers.get(pack.id),
+                anonymous=anonymous,
+            )
+        )
+    next_offset = params.offset + len(page) if has_more else None
+    next_cursor = None
+    if has_more and page:
+        last = page[-1]
+        next_cursor = encode_cursor(
+            params.sort, selectors.sort_value(last, params.sort), last.pack_id, next_offset, [s.pack_id for s in page]
+        )
+    return {
+        "data": data,
+        "pagination": {
+            "limit": params.limit,
+            "offset": params.offset,
+            "has_more": has_more,
+            "next_offset": next_offset,
+            "next_cursor": next_cursor,
+        },
+        "filters": {
+            "q": params.q or None,
+            "sort": params.sort,
+            "categories": params.categories,
+            "include_sensitive": params.include_sensitive,
+            "visibility": "public",
+        },
+    }
+
+
+def visible_pack(pack_key: str, viewer) -> StickerPack:
+    pack = selectors.pack_get_visible(pack_key=pack_key, viewer=viewer)
+    if pack is None:
+        raise PackNotFound("pack not found")
+    return pack
+
+
+def pack_signals(pack: StickerPack, *, viewer_key: str, now: datetime | None = None) -> tuple[dict, int]:
+    """The pack's signals and sticker count: from a fresh snapshot, else computed live (and a
+    refresh queued when the pack is listed)."""
+    snapshot = PackScoreSnapshot.objects.filter(pack=pack).first()
+    if snapshot_reads_on(viewer_key) and snapshots.snapshot_is_fresh(snapshot, pack, now=now):
+        return presenters.signals_from_snapshot(snapshot), snapshot.sticker_count
+    scores = snapshots.pack_scores_live([pack], now=now)[pack.id]
+    if selectors.pack_listed_queryset().filter(id=pack.id).exists() and (
+        snapshot is None or not snapshots.snapshot_is_fresh(snapshot, pack, now=now)
+    ):
+        transaction.on_commit(lambda: events.snapshot_refresh_enqueue([pack.id]))
+    return presenters.signals_from_scores(scores), scores.sticker_count
+
+
+def pack_detail(pack_key: str, *, viewer, anonymous: bool, viewer_key: str) -> dict:
+    pack = visible_pack(pack_key, viewer)
+    items = selectors.pack_items(pack)
+    signals, _ = pack_signals(pack, viewer_key=viewer_key)
+    cover_id = pack.cover_id or (items[0].asset_id if items else None)
+    data = presenters.pack_summary(
+        pack, signals=signals, sticker_count=len(items), cover_asset_id=cover_id, anonymous=anonymous
+    )
+    data["items"] = [presenters.item_data(item, pack, anonymous=anonymous) for item in items]
+    data["owned_by_viewer"] = bool(viewer is not None and viewer.is_authenticated and pack.owner_id == viewer.pk)
+    return {"data": data}
+
+
+@dataclass(frozen=True)
+class StickerDelivery:
+    asset: object
+    public: bool  # may shared caches keep it?
+
+
+def sticker_for_delivery(pack_key: str, asset_id: int, *, viewer, anonymous: bool) -> StickerDelivery:
+    """The asset behind a sticker URL: the pack must be visible to the viewer and hold it;
+    NSFW stickers are refused to anonymous viewers and never publicly cacheable."""
+    from catalog.errors import NotAllowed, StickerNotFound
+
+    pack = visible_pack(pack_key, viewer)
+    item = pack.items.filter(asset_id=asset_id).select_related("asset", "asset__classification").first()
+    if item is None:
+        raise StickerNotFound("sticker not found")
+    nsfw = presenters.item_is_nsfw(item, pack)
+    if nsfw and anonymous:
+        raise NotAllowed("sign in to see sensitive stickers")
+    public = (
+        not nsfw and pack.status == StickerPack.Status.PUBLISHED and pack.visibility == StickerPack.Visibility.PUBLIC
+    )
+    return StickerDelivery(asset=item.asset, public=public)
+
+
+def owner_packs(user) -> dict:
+    from django.db.models import Count
+
+    packs = list(
+        StickerPack.objects.filter(owner=user, deleted_at__isnull=True)
+        .select_related("engagement", "snapshot")
+        .annotate(item_count=Count("items"))
+        .order_by("-updated_at", "-id")
+    )
+    covers = selectors.first_item_assets([p.id for p in packs if p.cover_id is None])
+    data = []
+    for pack in packs:
+        snapshot = getattr(pack, "snapshot", None)
+        signals = presenters.signals_from_snapshot(snapshot) if snapshot else presenters.empty_signals(pack)
+        data.append(
+            presenters.pack_summary(
+                pack,
+                signals=signals,
+                sticker_count=pack.item_count,
+                cover_asset_id=pack.cover_id or covers.get(pack.id),
+                anonymous=False,
+            )
+        )
+    stats = {
+        "total": len(packs),
+        "published": sum(p.status == StickerPack.Status.PUBLISHED for p in packs),
+        "drafts": sum(p.status == StickerPack.Status.DRAFT for p in packs),
+        "private": sum(p.visibility == StickerPack.Visibility.PRIVATE for p in packs),
+        "unlisted": sum(p.visibility == StickerPack.Visibility.UNLISTED for p in packs),
+        "public": sum(p.visibility == StickerPack.Visibility.PUBLIC for p in packs),
+    }
+    return {"data": {"packs": data, "stats": stats}}
+
+
+def pack_summary_for(snapshot, *, anonymous: bool) -> dict:
+    pack = snapshot.pack
+    covers = {} if pack.cover_id else selectors.first_item_assets([pack.id])
+    return presenters.pack_summary(
+        pack,
+        signals=presenters.signals_from_snapshot(snapshot),
+        sticker_count=snapshot.sticker_count,
+        cover_asset_id=pack.cover_id or covers.get(pack.id),
+        anonymous=anonymous,
+    )

@@ -1,0 +1,184 @@
+"""Sticker uploads (SPEC §2.1): convert outside any transaction, then add the item under the
+pack's row lock so concurrent uploads never pass the 30-item limit nor clash on position.
+
+Stored bytes are keyed by sha256 and written before the row that references them; if the
+transaction then fails and no row references those bytes, they are deleted again.
+"""
+
+import hashlib
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import IntegrityError, transaction
+
+from catalog.errors import CatalogError, Conflict, InvalidInput
+from catalog.events import STICKER_ASSET_CREATED
+from catalog.models import StickerAsset, StickerPack, StickerPackItem
+from catalog.services.assets import asset_storage_key
+from catalog.services.images import ImageRejected, convert_upload
+from catalog.services.packs import owned_pack_for_update, pack_changed
+from outbox.services import publish
+
+MAX_EMOJIS = 10
+UPLOAD_ID_MAX = 64
+
+
+@dataclass(frozen=True)
+class UploadResult:
+    item: StickerPackItem
+    created: bool  # False: the same image or upload_id was already in the pack
+
+
+def clean_emojis(raw) -> list[str]:
+    if raw in (None, ""):
+        return []
+    values = raw if isinstance(raw, list) else str(raw).replace(",", " ").split()
+    emojis = [str(e).strip()[:16] for e in values if str(e).strip()]
+    if len(emojis) > MAX_EMOJIS:
+        raise InvalidInput(f"at most {MAX_EMOJIS} emojis")
+    return emojis
+
+
+def clean_upload_id(raw) -> str | None:
+    if raw in (None, ""):
+        return None
+    value = str(raw).strip()
+    if len(value) > UPLOAD_ID_MAX:
+        raise InvalidInput(f"upload_id is longer than {UPLOAD_ID_MAX} characters")
+    return value
+
+
+def _existing_item(pack: StickerPack, *, upload_id: str | None, sha256: str | None):
+    if upload_id:
+        item = StickerPackItem.objects.filter(pack=pack, upload_id=upload_id).select_related("asset").first()
+        if item is not None:
+            return item
+    if sha256:
+        return StickerPackItem.objects.filter(pack=pack, asset__sha256=sha256).select_related("asset").first()
+    return None
+
+
+def _check_room(pack: StickerPack) -> int:
+    count = StickerPackItem.objects.filter(pack=pack).count()
+    if count >= settings.STICKER_PACK_MAX_ITEMS:
+        raise Conflict(f"the pack already holds {settings.STICKER_PACK_MAX_ITEMS} stickers", code="PACK_FULL")
+    return count
+
+
+def read_upload(file) -> bytes:
+    if file is None:
+        raise InvalidInput("send the image in the multipart field 'file'")
+    if file.size is not None and file.size > settings.STICKER_UPLOAD_SOURCE_MAX_BYTES:
+        raise CatalogError(
+            f"file is over {settings.STICKER_UPLOAD_SOURCE_MAX_BYTES} bytes", code="FILE_TOO_LARGE", status=413
+        )
+    return file.read(settings.STICKER_UPLOAD_SOURCE_MAX_BYTES + 1)
+
+
+def _store_bytes(key: str, data: bytes) -> bool:
+    """Write the bytes unless they are there already; True when this call wrote them."""
+    if default_storage.exists(key):
+        return False
+    try:
+        default_storage.save(key, ContentFile(data))
+    except OSError as exc:
+        raise CatalogError("could not store the sticker", code="STORAGE_ERROR", status=503) from exc
+    return True
+
+
+def _forget_bytes(key: str) -> None:
+    if not StickerAsset.objects.filter(storage_key=key).exists():
+        default_storage.delete(key)
+
+
+def sticker_upload(
+    *, user, pack_key: str, data: bytes, emojis=None, accessibility_label: str = "", upload_id=None, request_id=""
+) -> UploadResult:
+    emojis = clean_emojis(emojis)
+    upload_id = clean_upload_id(upload_id)
+    label = (accessibility_label or "").strip()[:255]
+    # Cheap checks first (ownership, idempotent retry, room), without holding a lock.
+    with transaction.atomic():
+        pack = owned_pack_for_update(pack_key=pack_key, user=user)
+        existing = _existing_item(pack, upload_id=upload_id, sha256=None)
+        if existing is not None:
+            return UploadResult(item=existing, created=False)
+        _check_room(pack)
+    try:
+        sticker = convert_upload(data)
+    except ImageRejected as exc:
+        raise CatalogError(exc.message, code=exc.code, status=exc.status) from None
+    sha256 = hashlib.sha256(sticker.data).hexdigest()
+    key = asset_storage_key(sha256)
+    wrote = _store_bytes(key, sticker.data)
+    try:
+        result = _add_item(
+            user=user,
+            pack_key=pack_key,
+            sticker=sticker,
+            sha256=sha256,
+            key=key,
+            emojis=emojis,
+            label=label,
+            upload_id=upload_id,
+            request_id=request_id,
+        )
+    except BaseException:
+        if wrote:
+            _forget_bytes(key)
+        raise
+    # Another upload of the same bytes may have removed them between our write and commit.
+    if not default_storage.exists(key):
+        default_storage.save(key, ContentFile(sticker.data))
+    return result
+
+
+def _add_item(*, user, pack_key, sticker, sha256, key, emojis, label, upload_id, request_id) -> UploadResult:
+    with transaction.atomic():
+        pack = owned_pack_for_update(pack_key=pack_key, user=user)
+        existing = _existing_item(pack, upload_id=upload_id, sha256=sha256)
+        if existing is not None:
+            return UploadResult(item=existing, created=False)
+        count = _check_room(pack)
+        asset = StickerAsset.objects.filter(sha256=sha256).first()
+        if asset is None:
+            try:
+                with transaction.atomic():
+                    asset = StickerAsset.objects.create(
+                        sha256=sha256,
+                        owner=user,
+                        mimetype=sticker.mimetype,
+                        is_animated=sticker.is_animated,
+                        width=sticker.width,
+                        height=sticker.height,
+                        size_bytes=len(sticker.data),
+                        storage_key=key,
+                        perceptual_hash=sticker.perceptual_hash,
+                    )
+            except IntegrityError:
+                asset = StickerAsset.objects.get(sha256=sha256)  # a concurrent upload won the insert
+            else:
+                publish(
+                    event_type=STICKER_ASSET_CREATED,
+                    aggregate_type="asset",
+                    aggregate_id=asset.id,
+                    payload={"asset_id": asset.id, "pack_id": pack.id},
+                    idempotency_key=f"asset-created:{asset.id}",
+                    request_id=request_id,
+                )
+        item = StickerPackItem.objects.create(
+            pack=pack,
+            asset=asset,
+            position=count + 1,
+            emojis=emojis,
+            accessibility_label=label,
+            upload_id=upload_id,
+        )
+        fields = []
+        if pack.cover_id is None:
+            pack.cover = asset
+            fields.append("cover")
+        pack_changed(pack, fields=fields, content=True, request_id=request_id)
+    return UploadResult(item=item, created=True)
