@@ -60,6 +60,7 @@ def worker_env(database_url: str) -> dict:
         "DATABASE_URL": database_url,
         "WORKER_EXTRA_TASK_MODULES": "bench.bench_tasks",
         "LOG_LEVEL": "WARNING",
+        "SNAPSHOT_SWEEP_CADENCE_SECONDS": "0",  # only the bench's own tasks are drained
         "PYTHONPATH": str(ROOT),
     }
 

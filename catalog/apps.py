@@ -9,3 +9,7 @@ class CatalogConfig(AppConfig):
         # The catalog registers its event handlers and task types with the infrastructure
         # apps (outbox, workers), which never import the catalog.
         from catalog import events, pipeline, tasks  # noqa: F401
+        from catalog.metrics import SnapshotStalenessCollector
+        from workers.metrics import register_collector
+
+        register_collector(SnapshotStalenessCollector())

@@ -48,11 +48,16 @@ class QueueDepthCollector:
         yield dead
 
 
-_registered = False
+_registered: set[str] = set()
+
+
+def register_collector(collector) -> None:
+    """Register a scrape-time collector once per process (apps call this from ready())."""
+    name = type(collector).__qualname__
+    if name not in _registered:
+        REGISTRY.register(collector)
+        _registered.add(name)
 
 
 def register_collectors() -> None:
-    global _registered
-    if not _registered:
-        REGISTRY.register(QueueDepthCollector())
-        _registered = True
+    register_collector(QueueDepthCollector())

@@ -14,13 +14,12 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from catalog.api import presenters
+from catalog.api import presenters, schema
 from catalog.errors import CatalogError, InvalidInput, NotAllowed
 from catalog.models import Interaction
 from catalog.services import engagement, packs, reads, stats, uploads, viewers
 from catalog.services.reads import parse_int
 
-JSON = OpenApiTypes.OBJECT
 LIST_PARAMETERS = [
     OpenApiParameter("q", str, description="search name, publisher, description and tags"),
     OpenApiParameter(
@@ -60,12 +59,18 @@ class OwnerView(CatalogView):
 
 
 class PackCollectionView(CatalogView):
-    @extend_schema(operation_id="sticker_packs_list", parameters=LIST_PARAMETERS, responses=JSON)
+    @extend_schema(
+        operation_id="sticker_packs_list", parameters=LIST_PARAMETERS, responses={200: schema.PackList, **schema.ERRORS}
+    )
     def get(self, request):
         params = reads.list_params(request.query_params, anonymous=self.anonymous)
         return Response(reads.pack_list(params, anonymous=self.anonymous, viewer_key=self.viewer_key))
 
-    @extend_schema(operation_id="sticker_packs_create", request=JSON, responses={201: JSON})
+    @extend_schema(
+        operation_id="sticker_packs_create",
+        request=schema.PackWrite,
+        responses={201: schema.PackDetailEnvelope, **schema.ERRORS},
+    )
     def post(self, request):
         if self.anonymous:
             self.permission_denied(request)
@@ -76,20 +81,24 @@ class PackCollectionView(CatalogView):
 
 
 class PackView(CatalogView):
-    @extend_schema(operation_id="sticker_packs_retrieve", responses=JSON)
+    @extend_schema(operation_id="sticker_packs_retrieve", responses={200: schema.PackDetailEnvelope, **schema.ERRORS})
     def get(self, request, pack_key):
         return Response(
             reads.pack_detail(pack_key, viewer=request.user, anonymous=self.anonymous, viewer_key=self.viewer_key)
         )
 
-    @extend_schema(operation_id="sticker_packs_update", request=JSON, responses=JSON)
+    @extend_schema(
+        operation_id="sticker_packs_update",
+        request=schema.PackWrite,
+        responses={200: schema.PackDetailEnvelope, **schema.ERRORS},
+    )
     def patch(self, request, pack_key):
         if self.anonymous:
             self.permission_denied(request)
         packs.pack_update(user=request.user, pack_key=pack_key, data=request.data, request_id=request_id(request))
         return Response(reads.pack_detail(pack_key, viewer=request.user, anonymous=False, viewer_key=""))
 
-    @extend_schema(operation_id="sticker_packs_destroy", responses={204: None})
+    @extend_schema(operation_id="sticker_packs_destroy", responses={204: None, **schema.ERRORS})
     def delete(self, request, pack_key):
         if self.anonymous:
             self.permission_denied(request)
@@ -98,7 +107,7 @@ class PackView(CatalogView):
 
 
 class PackPublishView(OwnerView):
-    @extend_schema(request=None, responses=JSON)
+    @extend_schema(request=None, responses={200: schema.PackDetailEnvelope, **schema.ERRORS})
     def post(self, request, pack_key):
         packs.pack_publish(user=request.user, pack_key=pack_key, request_id=request_id(request))
         return Response(reads.pack_detail(pack_key, viewer=request.user, anonymous=False, viewer_key=""))
@@ -109,7 +118,10 @@ class StickerUploadView(OwnerView):
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "upload"
 
-    @extend_schema(request={"multipart/form-data": JSON}, responses={201: JSON, 200: JSON})
+    @extend_schema(
+        request={"multipart/form-data": schema.UploadForm},
+        responses={201: schema.UploadResult, 200: schema.UploadResult, **schema.ERRORS},
+    )
     def post(self, request, pack_key):
         data = uploads.read_upload(request.FILES.get("file"))
         result = uploads.sticker_upload(
@@ -127,7 +139,10 @@ class StickerUploadView(OwnerView):
 
 
 class StickerView(CatalogView):
-    @extend_schema(responses={(200, "image/webp"): OpenApiTypes.BINARY, 304: None})
+    @extend_schema(
+        operation_id="sticker_retrieve",
+        responses={(200, "image/webp"): OpenApiTypes.BINARY, 304: None, **schema.ERRORS},
+    )
     def get(self, request, pack_key, sticker_id):
         delivery = reads.sticker_for_delivery(pack_key, int(sticker_id), viewer=request.user, anonymous=self.anonymous)
         asset = delivery.asset
@@ -147,7 +162,7 @@ class StickerView(CatalogView):
         response["Vary"] = "Cookie, Authorization"
         return response
 
-    @extend_schema(responses={204: None})
+    @extend_schema(operation_id="sticker_destroy", responses={204: None, **schema.ERRORS})
     def delete(self, request, pack_key, sticker_id):
         if self.anonymous:
             self.permission_denied(request)
@@ -171,7 +186,9 @@ class EngagementView(CatalogView):
     throttle_scope = "engagement"
     parser_classes = [JSONParser, FormParser]
 
-    @extend_schema(request=None, responses=JSON)
+    @extend_schema(
+        operation_id="sticker_packs_engage", request=None, responses={200: schema.EngagementEnvelope, **schema.ERRORS}
+    )
     def post(self, request, pack_key, interaction):
         if interaction not in Interaction.values:
             raise InvalidInput(f"unknown interaction {interaction!r}")
@@ -197,13 +214,15 @@ class EngagementView(CatalogView):
 
 
 class StatsView(CatalogView):
-    @extend_schema(responses=JSON)
+    @extend_schema(responses=schema.CatalogStatsEnvelope)
     def get(self, request):
         return Response({"data": stats.catalog_stats()})
 
 
 class CreatorsView(CatalogView):
-    @extend_schema(parameters=[OpenApiParameter("limit", int, description="1..60, default 20")], responses=JSON)
+    @extend_schema(
+        parameters=[OpenApiParameter("limit", int, description="1..60, default 20")], responses=schema.CreatorsEnvelope
+    )
     def get(self, request):
         limit = parse_int(request.query_params.get("limit"), "limit", default=20, low=1, high=60)
         ranked = stats.creators(limit=limit)
@@ -217,13 +236,15 @@ class CreatorsView(CatalogView):
 
 
 class MarketplaceStatsView(CatalogView):
-    @extend_schema(responses=JSON)
+    @extend_schema(responses=schema.MarketplaceStats)
     def get(self, request):
         return Response(stats.marketplace_stats())
 
 
 class OrphanStickersView(CatalogView):
-    @extend_schema(parameters=[OpenApiParameter("limit", int), OpenApiParameter("offset", int)], responses=JSON)
+    @extend_schema(
+        parameters=[OpenApiParameter("limit", int), OpenApiParameter("offset", int)], responses=schema.OrphanList
+    )
     def get(self, request):
         limit = parse_int(request.query_params.get("limit"), "limit", default=reads.DEFAULT_LIMIT, low=1, high=60)
         offset = parse_int(request.query_params.get("offset"), "offset", default=0, low=0)
@@ -243,7 +264,7 @@ class OrphanStickersView(CatalogView):
 
 
 class SupportView(CatalogView):
-    @extend_schema(responses=JSON)
+    @extend_schema(responses={200: schema.SupportEnvelope, 404: schema.Error})
     def get(self, request):
         from django.conf import settings
 
@@ -254,7 +275,7 @@ class SupportView(CatalogView):
 
 
 class MeView(OwnerView):
-    @extend_schema(responses=JSON)
+    @extend_schema(responses={200: schema.MeEnvelope, 401: schema.Error})
     def get(self, request):
         return Response(reads.owner_packs(request.user))
 
@@ -265,7 +286,7 @@ class AuthTokenView(CatalogView):
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "auth"
 
-    @extend_schema(request=JSON, responses=JSON)
+    @extend_schema(request=schema.TokenRequest, responses={200: schema.TokenResponse, **schema.ERRORS})
     def post(self, request):
         username = request.data.get("username")
         password = request.data.get("password")

@@ -11,6 +11,8 @@ from PIL import Image, ImageDraw
 
 from catalog.models import PackEngagement, StickerPack, StickerPackItem
 from catalog.services.assets import asset_get_or_create
+from catalog.services.images import convert_upload
+from catalog.services.snapshots import snapshot_sweep
 
 THEMES = [
     ("Happy Cats", "cats", ["cats", "cute", "animals"], "😺"),
@@ -89,9 +91,15 @@ def demo_catalog_seed(*, packs: int = 12) -> int:
         )
         count = 6 + (index * 5) % 25
         for position in range(1, count + 1):
-            data = _sticker_png(index * 100 + position)
+            sticker = convert_upload(_sticker_png(index * 100 + position))
             asset, _ = asset_get_or_create(
-                data=data, owner=owner, mimetype="image/webp", is_animated=False, width=512, height=512
+                data=sticker.data,
+                owner=owner,
+                mimetype=sticker.mimetype,
+                is_animated=sticker.is_animated,
+                width=sticker.width,
+                height=sticker.height,
+                perceptual_hash=sticker.perceptual_hash,
             )
             StickerPackItem.objects.create(
                 pack=pack, asset=asset, position=position, emojis=[emoji], accessibility_label=f"{name} #{position}"
@@ -108,4 +116,6 @@ def demo_catalog_seed(*, packs: int = 12) -> int:
             download_count=rng.randrange(0, 300),
         )
         created += 1
+    # Lists read ranking snapshots: give the demo packs theirs now rather than at the first sweep.
+    snapshot_sweep()
     return created

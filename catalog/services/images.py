@@ -6,9 +6,9 @@ The real type is sniffed from the magic bytes (the filename and the declared con
 never trusted) and Pillow is only allowed to open the sniffed format. Everything that could
 make a small upload expensive is refused from the headers, before any pixel is decoded: the
 source size, the dimensions, the frame count and the total number of pixels across frames.
-What passes is converted frame by frame into a 512x512 WebP with transparent padding: only one
-source frame is ever decoded at full resolution, and animated frames go to the encoder one at
-a time instead of being collected first.
+What passes is converted frame by frame into a 512x512 WebP with transparent padding: source
+frames are decoded one at a time, and each converted frame goes to the encoder as soon as it is
+ready instead of all of them being collected first (bench/upload_memory_bench.py measures it).
 
 Truncated or corrupt files fail because every frame used is ``load()``-ed and
 ``ImageFile.LOAD_TRUNCATED_IMAGES`` is left at its default (False); nothing here changes it.
@@ -355,18 +355,16 @@ def _exif_orientation(image: Image.Image) -> int:
 
 
 def _convert_static(image: Image.Image, source_format: str) -> ConvertedSticker:
-    orientation = _exif_orientation(image)
-    rotated = orientation in (5, 6, 7, 8)
-    width, height = image.size
-    fit_width, fit_height = _fit_size((height, width) if rotated else (width, height))
-    # Resize in the stored orientation and rotate the small result, not the full-size source.
-    target = (fit_height, fit_width) if rotated else (fit_width, fit_height)
+    # Resized in the stored orientation, then the small result is turned upright: fitting is
+    # symmetric, so fitting the stored size and rotating equals rotating and fitting.
+    target = _fit_size(image.size)
     with _decoding():
         if source_format == "JPEG":
             # Let libjpeg decode at 1/2, 1/4 or 1/8 scale, never below the target size.
             image.draft(None, target)
         image.load()
         frame = _resize_rgba(image, target, Image.Resampling.LANCZOS, reducing_gap=3.0)
+    orientation = _exif_orientation(image)  # after load(): a PNG may keep its EXIF after the pixels
     if orientation != 1:
         frame = frame.transpose(_ORIENTATION_TRANSPOSE[orientation])
     canvas = _on_canvas(frame)

@@ -1,7 +1,7 @@
 """Sticker image validation and conversion (catalog.services.images). Pure: no database."""
 
 import io
-import os
+import random
 import struct
 import time
 import zlib
@@ -35,8 +35,8 @@ def scene(size=(400, 300), variant=0) -> Image.Image:
     return image
 
 
-def noisy(size=(200, 200)) -> Image.Image:
-    return Image.frombytes("RGB", size, os.urandom(size[0] * size[1] * 3))
+def noisy(size=(200, 200), seed=0) -> Image.Image:
+    return Image.frombytes("RGB", size, random.Random(seed).randbytes(size[0] * size[1] * 3))
 
 
 def transparent_png(size=(300, 150)) -> bytes:
@@ -310,9 +310,11 @@ def test_hand_written_gif_decodes():
     assert min(frames[1][0].getpixel((256, 256))[:3]) > 240
 
 
-def test_oversized_animated_output_is_reencoded_smaller(monkeypatch):
-    frames = [noisy((128, 128)) for _ in range(3)]
-    data = encode(frames[0], "GIF", save_all=True, append_images=frames[1:], duration=100, loop=0)
+@pytest.mark.parametrize("fmt", ["GIF", "WEBP", "PNG"])
+def test_oversized_animated_output_is_reencoded_smaller(monkeypatch, fmt):
+    """Every attempt decodes the source again from its first frame: each format must rewind."""
+    frames = [noisy((128, 128), seed) for seed in range(3)]
+    data = encode(frames[0], fmt, save_all=True, append_images=frames[1:], duration=[100, 150, 200], loop=0)
     default = convert_upload(data)
 
     monkeypatch.setattr(images, "ANIMATED_TARGET_BYTES", 1)
@@ -320,6 +322,8 @@ def test_oversized_animated_output_is_reencoded_smaller(monkeypatch):
 
     assert len(squeezed.data) < len(default.data)
     assert squeezed.frame_count == 3
+    assert [duration for _, duration in read_frames(squeezed.data)] == [100, 150, 200]
+    assert squeezed.perceptual_hash == default.perceptual_hash
 
 
 # --- rejections -------------------------------------------------------------------------------
@@ -371,9 +375,11 @@ def test_truncated_png_is_invalid():
 @pytest.mark.parametrize(
     "data",
     [
-        b"\xff\xd8\xff\xe0" + os.urandom(2000),  # JPEG marker, then noise
-        b"GIF89a" + os.urandom(2000),
-        b"RIFF\x24\x00\x00\x00WEBPVP8 " + os.urandom(200),
+        b"\xff\xd8\xff\xe0" + random.Random(1).randbytes(2000),  # JPEG marker, then noise
+        # A 16x16 GIF whose pixel data is noise that ends mid-stream.
+        b"GIF89a\x10\x00\x10\x00\x00\x00\x00,\x00\x00\x00\x00\x10\x00\x10\x00\x00\x08\x20"
+        + random.Random(2).randbytes(32),
+        b"RIFF\x24\x00\x00\x00WEBPVP8 " + random.Random(3).randbytes(200),
         b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\x0dIHDR" + b"\x00" * 4,  # IHDR cut short
     ],
 )

@@ -137,3 +137,13 @@ def test_interaction_events_are_pruned_by_age():
     InteractionEvent.objects.create(pack=pack, interaction="open", actor_key="new")
     call_command("prune_history", "--days", "90")
     assert list(InteractionEvent.objects.values_list("actor_key", flat=True)) == ["new"]
+
+
+def test_stalest_snapshot_age_is_a_metric():
+    from prometheus_client import generate_latest
+
+    pack = make_pack(items=1)
+    PackScoreSnapshot.objects.filter(pack=pack).update(refreshed_at=timezone.now() - timedelta(seconds=120))
+    text = generate_latest().decode()
+    line = next(row for row in text.splitlines() if row.startswith("packyard_snapshot_stalest_age_seconds "))
+    assert 119 <= float(line.split()[1]) < 200

@@ -39,6 +39,8 @@ def worker_env(**overrides) -> dict:
         "WORKER_SHUTDOWN_GRACE_SECONDS": "5",
         "FEATURE_FLAG_CACHE_TTL_SECONDS": "5",
         "LOG_LEVEL": "WARNING",
+        # These tests count their own tasks: the catalog's periodic snapshot sweep stays off.
+        "SNAPSHOT_SWEEP_CADENCE_SECONDS": "0",
     }
     env.update({k: str(v) for k, v in overrides.items()})
     return env
