@@ -25,6 +25,15 @@ ENGAGEMENT_RECORDED = "ENGAGEMENT_RECORDED"
 
 REFRESH_TASK = "refresh_pack_snapshots"
 CLASSIFY_TASK = "classify_asset"
+CURATION_TASK = "curation_cycle"
+
+
+def window_bucket(window_seconds: int, now: float | None = None) -> tuple[int, datetime]:
+    """The coalescing window `now` falls in, and when it closes."""
+    window = max(1, int(window_seconds))
+    now = time.time() if now is None else now
+    bucket = math.floor(now / window)
+    return bucket, datetime.fromtimestamp((bucket + 1) * window, tz=UTC)
 
 
 def snapshot_refresh_enqueue(pack_ids, *, now: float | None = None, immediate: bool = False) -> int:
@@ -32,10 +41,7 @@ def snapshot_refresh_enqueue(pack_ids, *, now: float | None = None, immediate: b
 
     `immediate` (a publication): a task of its own that runs at once, ahead of others.
     """
-    window = max(1, int(getattr(settings, "SNAPSHOT_REFRESH_COALESCE_SECONDS", 10)))
-    now = time.time() if now is None else now
-    bucket = math.floor(now / window)
-    run_at = datetime.fromtimestamp((bucket + 1) * window, tz=UTC)
+    bucket, run_at = window_bucket(getattr(settings, "SNAPSHOT_REFRESH_COALESCE_SECONDS", 10), now)
     created = 0
     for pack_id in sorted(set(pack_ids)):
         key = f"snapshot:{pack_id}:now:{time.time_ns()}" if immediate else f"snapshot:{pack_id}:{bucket}"
@@ -51,6 +57,17 @@ def snapshot_refresh_enqueue(pack_ids, *, now: float | None = None, immediate: b
     return created
 
 
+def curation_enqueue(*, now: float | None = None) -> bool:
+    """New classifications: one extra curation cycle per window (besides its cadence)."""
+    if get_task_type(CURATION_TASK) is None:
+        return False
+    bucket, run_at = window_bucket(getattr(settings, "CURATION_COALESCE_SECONDS", 60), now)
+    _, created = enqueue_task(
+        task_type=CURATION_TASK, idempotency_key=f"curation:classified:{bucket}", available_at=run_at
+    )
+    return created
+
+
 def on_pack_changed(event: DomainEvent) -> None:
     snapshot_refresh_enqueue([int(event.payload["pack_id"])])
 
@@ -59,6 +76,7 @@ def on_sticker_classified(event: DomainEvent) -> None:
     asset_id = int(event.payload["asset_id"])
     pack_ids = StickerPackItem.objects.filter(asset_id=asset_id).values_list("pack_id", flat=True)
     snapshot_refresh_enqueue(list(pack_ids))
+    curation_enqueue()
 
 
 def on_asset_created(event: DomainEvent) -> None:

@@ -31,3 +31,17 @@ def task_time_limit_seconds() -> float:
 
 def task_run_retention_days() -> int:
     return int(getattr(settings, "TASK_RUN_RETENTION_DAYS", 90))
+
+
+# The --concurrency this worker process was started with; cycles that parallelise their own
+# work (e.g. classification) read it so one flag sizes the whole process.
+_process_concurrency = 1
+
+
+def set_process_concurrency(value: int) -> None:
+    global _process_concurrency
+    _process_concurrency = max(1, int(value))
+
+
+def process_concurrency() -> int:
+    return _process_concurrency

@@ -1,6 +1,9 @@
 """Prometheus metrics of the queues (SPEC §8)."""
 
 import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from prometheus_client import Counter, Histogram
 from prometheus_client.core import REGISTRY, GaugeMetricFamily
@@ -14,6 +17,38 @@ QUEUE_ITEM_DURATION = Histogram(
     ["queue", "type"],
     buckets=(0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60, 300, 900),
 )
+
+
+CYCLE_DURATION = Histogram(
+    "packyard_cycle_duration_seconds",
+    "Duration of a pipeline cycle (classification, curation, rebuild), by outcome",
+    ["cycle", "outcome"],
+    buckets=(0.1, 0.5, 1, 5, 15, 60, 120, 300, 900),
+)
+CYCLE_ITEMS = Counter("packyard_cycle_items_total", "Items a pipeline cycle handled, by outcome", ["cycle", "outcome"])
+
+
+def cycle_record(cycle: str, *, seconds: float, outcome: str, counts: dict[str, int] | None = None) -> None:
+    """The hook cycles call when they end: duration by outcome, and item counts (e.g. assets
+    processed / classified / failed)."""
+    CYCLE_DURATION.labels(cycle, outcome).observe(seconds)
+    for name, value in (counts or {}).items():
+        if value:
+            CYCLE_ITEMS.labels(cycle, name).inc(value)
+
+
+@contextmanager
+def cycle_measured(cycle: str) -> Iterator[dict[str, int]]:
+    """Time a cycle and record its outcome ("ok" or "failed") and the counts the block fills in."""
+    counts: dict[str, int] = {}
+    started = time.monotonic()
+    try:
+        yield counts
+    except BaseException:
+        cycle_record(cycle, seconds=time.monotonic() - started, outcome="failed", counts=counts)
+        raise
+    cycle_record(cycle, seconds=time.monotonic() - started, outcome="skipped" if counts.get("skipped") else "ok",
+                 counts=counts)  # fmt: skip
 
 
 class QueueDepthCollector:

@@ -31,6 +31,9 @@ from PIL import Image, _webp
 # deployment (or a test) can change them without a restart of this module.
 STICKER_UPLOAD_SOURCE_MAX_BYTES = 20 * 1024 * 1024
 STICKER_UPLOAD_MAX_DIMENSION = 4096
+# Pillow's WebP decoder holds about four full canvases of a frame (256 MB at 4096x4096), so
+# WebP sources get a tighter side limit that keeps a conversion under 256 MB of memory.
+STICKER_UPLOAD_MAX_WEBP_DIMENSION = 2048
 STICKER_UPLOAD_MAX_FRAMES = 240
 # Pixels decoded across all frames of one upload (frames x width x height): 240 frames of
 # 1024x1024, or 15 frames of 4096x4096. Bounds the decoding work an upload can ask for.
@@ -107,6 +110,7 @@ class ConvertedSticker:
 class _Limits:
     source_max_bytes: int
     max_dimension: int
+    max_webp_dimension: int
     max_frames: int
     max_total_pixels: int
 
@@ -115,6 +119,9 @@ class _Limits:
         return cls(
             source_max_bytes=getattr(settings, "STICKER_UPLOAD_SOURCE_MAX_BYTES", STICKER_UPLOAD_SOURCE_MAX_BYTES),
             max_dimension=getattr(settings, "STICKER_UPLOAD_MAX_DIMENSION", STICKER_UPLOAD_MAX_DIMENSION),
+            max_webp_dimension=getattr(
+                settings, "STICKER_UPLOAD_MAX_WEBP_DIMENSION", STICKER_UPLOAD_MAX_WEBP_DIMENSION
+            ),
             max_frames=getattr(settings, "STICKER_UPLOAD_MAX_FRAMES", STICKER_UPLOAD_MAX_FRAMES),
             max_total_pixels=getattr(settings, "STICKER_UPLOAD_MAX_TOTAL_PIXELS", STICKER_UPLOAD_MAX_TOTAL_PIXELS),
         )
@@ -239,12 +246,15 @@ def hamming(a: str, b: str) -> int:
 # --- validation -------------------------------------------------------------------------------
 
 
-def _check_dimensions(size: tuple[int, int], limits: _Limits) -> None:
+def _check_dimensions(size: tuple[int, int], limits: _Limits, source_format: str = "") -> None:
     width, height = size
     if width <= 0 or height <= 0:
         raise _invalid()
-    if width > limits.max_dimension or height > limits.max_dimension:
-        raise _image_too_large(f"{width}x{height} exceeds {limits.max_dimension}x{limits.max_dimension}")
+    side = limits.max_dimension
+    if source_format == "WEBP":
+        side = min(side, limits.max_webp_dimension)
+    if width > side or height > side:
+        raise _image_too_large(f"{width}x{height} exceeds {side}x{side}")
     max_pixels = Image.MAX_IMAGE_PIXELS
     if max_pixels is not None and width * height > max_pixels:
         raise _image_too_large(f"{width}x{height} exceeds {max_pixels} pixels")
@@ -252,7 +262,7 @@ def _check_dimensions(size: tuple[int, int], limits: _Limits) -> None:
 
 def _check_header(image: Image.Image, source_format: str, limits: _Limits) -> int:
     """Check what the headers promise, before decoding any pixel; return the frame count."""
-    _check_dimensions(image.size, limits)
+    _check_dimensions(image.size, limits, source_format)
     if source_format == "JPEG":
         frame_count = 1  # an MPO (multi-picture JPEG from a camera) is a photo, not an animation
     else:

@@ -184,6 +184,17 @@ def pack_publish(*, user, pack_key: str, request_id: str = "") -> StickerPack:
     return pack
 
 
+def compact_positions(pack: StickerPack) -> None:
+    """Renumber the pack's items 1..N in order after removals (inside the caller's transaction).
+
+    One row at a time, lowest first: (pack, position) stays unique at every step.
+    """
+    for expected, item in enumerate(StickerPackItem.objects.filter(pack=pack).order_by("position"), start=1):
+        if item.position != expected:
+            item.position = expected
+            item.save(update_fields=["position"])
+
+
 def sticker_remove(*, user, pack_key: str, asset_id: int, request_id: str = "") -> StickerPack:
     """Remove one sticker; later positions move down so they stay dense (1..N)."""
     with transaction.atomic():
@@ -191,12 +202,8 @@ def sticker_remove(*, user, pack_key: str, asset_id: int, request_id: str = "") 
         item = StickerPackItem.objects.filter(pack=pack, asset_id=asset_id).first()
         if item is None:
             raise StickerNotFound("sticker not found in this pack")
-        removed_position = item.position
         item.delete()
-        # One row at a time, lowest first: (pack, position) stays unique at every step.
-        for later in StickerPackItem.objects.filter(pack=pack, position__gt=removed_position).order_by("position"):
-            later.position -= 1
-            later.save(update_fields=["position"])
+        compact_positions(pack)
         fields = []
         if pack.cover_id == asset_id:
             first = StickerPackItem.objects.filter(pack=pack).order_by("position").first()

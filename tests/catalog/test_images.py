@@ -418,6 +418,13 @@ def test_one_side_over_the_dimension_limit_is_refused(no_pixel_decoding):
     assert (error.code, error.status) == ("IMAGE_TOO_LARGE", 422)
 
 
+def test_webp_sources_have_a_tighter_side_limit():
+    big = Image.new("RGB", (images.STICKER_UPLOAD_MAX_WEBP_DIMENSION + 8, 16), (10, 200, 30))
+    error = rejected(encode(big, "WEBP", quality=10))
+    assert (error.code, error.status) == ("IMAGE_TOO_LARGE", 422)
+    assert convert_upload(encode(big, "PNG")).width == 512  # the same picture as PNG is fine
+
+
 def test_dimension_limit_comes_from_settings(settings):
     data = encode(scene((120, 80)), "PNG")
     settings.STICKER_UPLOAD_MAX_DIMENSION = 100

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from workers import registry
+from workers import conf, registry
 from workers.commands import add_worker_arguments, import_extra_modules, worker_options
 from workers.runtime import WorkerRuntime
 from workers.services import TASKS, cycle_enqueue_due, routing_filter
@@ -20,6 +20,7 @@ class Command(BaseCommand):
         if task_type != "all" and task_type not in groups:
             raise CommandError(f"unknown task type {task_type!r}; registered: {', '.join(sorted(groups)) or 'none'}")
         opts = worker_options(options, prefix=f"worker-{task_type}")
+        conf.set_process_concurrency(opts.concurrency)
         last_buckets: dict[str, int] = {}
         cycle_types = [t.name for t in types.values() if task_type in ("all", t.worker_group)]
 
