@@ -47,6 +47,7 @@ MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "config.middleware.RequestIdMiddleware",
     "config.middleware.BodySizeLimitMiddleware",
+    "catalog.api.cache.AnonymousReadCacheMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -212,6 +213,8 @@ SNAPSHOT_REFRESH_COALESCE_SECONDS = env.int("SNAPSHOT_REFRESH_COALESCE_SECONDS",
 # Weights of pack_score (SPEC §2.2); keys: confidence, engagement, quality, diversity, duplicate.
 RANKING_WEIGHTS = env.json("RANKING_WEIGHTS", default={})
 MARKETPLACE_STATS_CACHE_SECONDS = env.int("MARKETPLACE_STATS_CACHE_SECONDS", default=60)
+# Anonymous GETs of lists, details and aggregates are cached this long in the shared cache (0 = off).
+API_ANONYMOUS_CACHE_SECONDS = env.int("API_ANONYMOUS_CACHE_SECONDS", default=5)
 STICKER_UPLOAD_MAX_DIMENSION = env.int("STICKER_UPLOAD_MAX_DIMENSION", default=4096)
 STICKER_UPLOAD_MAX_WEBP_DIMENSION = env.int("STICKER_UPLOAD_MAX_WEBP_DIMENSION", default=2048)
 STICKER_UPLOAD_MAX_FRAMES = env.int("STICKER_UPLOAD_MAX_FRAMES", default=240)

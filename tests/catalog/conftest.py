@@ -63,6 +63,17 @@ def make_pack(*, items: int = 3, nsfw_items: int = 0, refresh: bool = True, enga
     return pack
 
 
+@pytest.fixture(autouse=True)
+def _no_anonymous_read_cache(settings):
+    """Tests read their own writes; the anonymous read cache has tests of its own."""
+    from django.core.cache import cache
+
+    settings.API_ANONYMOUS_CACHE_SECONDS = 0
+    cache.clear()
+    yield
+    cache.clear()
+
+
 @pytest.fixture
 def api():
     return APIClient()

@@ -283,3 +283,22 @@ def test_support_link(api, settings):
     settings.SUPPORT_WHATSAPP_PHONE = "5511988887777"
     data = api.get("/api/sticker-packs/support").json()["data"]
     assert data["phone"] == "5511988887777" and data["url"].startswith("https://wa.me/5511988887777?text=")
+
+
+def test_anonymous_reads_are_served_from_a_short_cache(api, user, settings):
+    settings.API_ANONYMOUS_CACHE_SECONDS = 30
+    pack = make_pack(items=1, name="Before")
+    first = api.get("/api/sticker-packs")
+    assert first["X-Cache"] == "miss" and first["Cache-Control"] == "public, max-age=30"
+    StickerPack.objects.filter(pk=pack.pk).update(name="After")
+    with CaptureQueriesContext(connection) as ctx:
+        cached = api.get("/api/sticker-packs")
+    assert cached["X-Cache"] == "hit" and len(ctx.captured_queries) == 0
+    assert cached.json()["data"][0]["name"] == "Before" and cached["X-Request-Id"]
+    # A logged-in viewer is never served from (nor stored in) the anonymous cache.
+    member = client_for(user).get("/api/sticker-packs")
+    assert "X-Cache" not in member and member.json()["data"][0]["name"] == "After"
+    # Errors are not cached; another query string is another entry.
+    assert api.get("/api/sticker-packs?sort=bad").status_code == 400
+    assert api.get("/api/sticker-packs?sort=bad")["X-Cache"] == "miss"
+    assert api.get("/api/sticker-packs?limit=5").json()["data"][0]["name"] == "After"
