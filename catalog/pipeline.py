@@ -36,7 +36,10 @@ register_task_type(
 )
 register_task_type("classify_asset", classify_asset_task, group="classification_cycle")
 register_task_type(
-    "curation_cycle", curation_cycle_task, cadence_setting="WORKER_CURATION_CYCLE_CADENCE_SECONDS", group="curation_cycle"
+    "curation_cycle",
+    curation_cycle_task,
+    cadence_setting="WORKER_CURATION_CYCLE_CADENCE_SECONDS",
+    group="curation_cycle",
 )
 register_task_type(
     "rebuild_cycle", rebuild_cycle_task, cadence_setting="WORKER_REBUILD_CYCLE_CADENCE_SECONDS", group="rebuild_cycle"
