@@ -8,6 +8,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import combinations
 
+# The score columns of a snapshot and the `signals` of the API, in this order.
+SCORE_FIELDS = (
+    "ranking_score",
+    "pack_score",
+    "trend_score",
+    "quality_score",
+    "engagement_score",
+    "diversity_score",
+    "cohesion_score",
+)
 DEFAULT_WEIGHTS = {"confidence": 0.4, "engagement": 0.3, "quality": 0.2, "diversity": 0.1, "duplicate": 0.25}
 # Labels of `all_scores` that describe image quality, not theme: used for the quality
 # penalty, left out of the theme vectors that cohesion, diversity and duplicates compare.

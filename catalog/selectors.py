@@ -23,7 +23,7 @@ def pack_get_visible(*, pack_key: str, viewer) -> StickerPack | None:
     """A pack reachable by key: public or unlisted and published, or owned by the viewer."""
     pack = (
         StickerPack.objects.filter(pack_key=pack_key, deleted_at__isnull=True)
-        .select_related("owner", "engagement")
+        .select_related("engagement", "snapshot")
         .first()
     )
     if pack is None:

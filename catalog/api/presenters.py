@@ -6,15 +6,7 @@ from django.conf import settings
 
 from catalog import ranking
 
-SIGNAL_FIELDS = (
-    "ranking_score",
-    "pack_score",
-    "trend_score",
-    "quality_score",
-    "engagement_score",
-    "diversity_score",
-    "cohesion_score",
-)
+SIGNAL_FIELDS = ranking.SCORE_FIELDS
 
 
 def _iso(value):

@@ -11,7 +11,7 @@ from django.db import transaction
 from catalog import events, selectors
 from catalog.api import presenters
 from catalog.errors import InvalidInput, PackNotFound
-from catalog.models import PackScoreSnapshot, StickerPack
+from catalog.models import StickerPack
 from catalog.services import snapshots
 from flags.services import is_enabled
 
@@ -108,22 +108,18 @@ def pack_list(params: ListParams, *, anonymous: bool, viewer_key: str) -> dict:
     page, has_more = selectors.snapshot_page(
         queryset, sort=params.sort, limit=params.limit, offset=params.offset, after=params.after
     )
-    packs = [snap.pack for snap in page]
-    live = None if snapshot_reads_on(viewer_key) else snapshots.pack_scores_live(packs)
-    covers = selectors.first_item_assets([p.id for p in packs if p.cover_id is None])
-    data = []
-    for snap in page:
-        pack = snap.pack
-        signals = presenters.signals_from_scores(live[pack.id]) if live else presenters.signals_from_snapshot(snap)
-        data.append(
-            presenters.pack_summary(
-                pack,
-                signals=signals,
-                sticker_count=snap.sticker_count,
-                cover_asset_id=pack.cover_id or covers.get(pack.id),
-                anonymous=anonymous,
+    live = None if snapshot_reads_on(viewer_key) else snapshots.pack_scores_live([s.pack for s in page])
+    data = summaries(
+        [
+            (
+                snap.pack,
+                presenters.signals_from_scores(live[snap.pack_id]) if live else presenters.signals_from_snapshot(snap),
+                snap.sticker_count,
             )
-        )
+            for snap in page
+        ],
+        anonymous=anonymous,
+    )
     next_offset = params.offset + len(page) if has_more else None
     next_cursor = None
     if has_more and page:
@@ -160,7 +156,7 @@ def visible_pack(pack_key: str, viewer) -> StickerPack:
 def pack_signals(pack: StickerPack, *, viewer_key: str, now: datetime | None = None) -> tuple[dict, int]:
     """The pack's signals and sticker count: from a fresh snapshot, else computed live (and a
     refresh queued when the pack is listed)."""
-    snapshot = PackScoreSnapshot.objects.filter(pack=pack).first()
+    snapshot = getattr(pack, "snapshot", None)  # loaded with the pack (selectors.pack_get_visible)
     if snapshot_reads_on(viewer_key) and snapshots.snapshot_is_fresh(snapshot, pack, now=now):
         return presenters.signals_from_snapshot(snapshot), snapshot.sticker_count
     scores = snapshots.pack_scores_live([pack], now=now)[pack.id]
@@ -217,20 +213,12 @@ def owner_packs(user) -> dict:
         .annotate(item_count=Count("items"))
         .order_by("-updated_at", "-id")
     )
-    covers = selectors.first_item_assets([p.id for p in packs if p.cover_id is None])
-    data = []
+    rows = []
     for pack in packs:
         snapshot = getattr(pack, "snapshot", None)
         signals = presenters.signals_from_snapshot(snapshot) if snapshot else presenters.empty_signals(pack)
-        data.append(
-            presenters.pack_summary(
-                pack,
-                signals=signals,
-                sticker_count=pack.item_count,
-                cover_asset_id=pack.cover_id or covers.get(pack.id),
-                anonymous=False,
-            )
-        )
+        rows.append((pack, signals, pack.item_count))
+    data = summaries(rows, anonymous=False)
     stats = {
         "total": len(packs),
         "published": sum(p.status == StickerPack.Status.PUBLISHED for p in packs),
@@ -243,12 +231,23 @@ def owner_packs(user) -> dict:
 
 
 def pack_summary_for(snapshot, *, anonymous: bool) -> dict:
-    pack = snapshot.pack
-    covers = {} if pack.cover_id else selectors.first_item_assets([pack.id])
-    return presenters.pack_summary(
-        pack,
-        signals=presenters.signals_from_snapshot(snapshot),
-        sticker_count=snapshot.sticker_count,
-        cover_asset_id=pack.cover_id or covers.get(pack.id),
-        anonymous=anonymous,
+    [summary] = summaries(
+        [(snapshot.pack, presenters.signals_from_snapshot(snapshot), snapshot.sticker_count)], anonymous=anonymous
     )
+    return summary
+
+
+def summaries(rows: list[tuple[StickerPack, dict, int]], *, anonymous: bool) -> list[dict]:
+    """PackSummary for each (pack, signals, sticker count); covers of packs without an explicit
+    one come from their first item, in one query for all of them."""
+    covers = selectors.first_item_assets([pack.id for pack, _, _ in rows if pack.cover_id is None])
+    return [
+        presenters.pack_summary(
+            pack,
+            signals=signals,
+            sticker_count=count,
+            cover_asset_id=pack.cover_id or covers.get(pack.id),
+            anonymous=anonymous,
+        )
+        for pack, signals, count in rows
+    ]

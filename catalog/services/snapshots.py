@@ -18,13 +18,7 @@ from catalog.models import InteractionEvent, PackScoreSnapshot, StickerPack, Sti
 
 SWEEP_BATCH_SIZE = 500
 SNAPSHOT_FIELDS = [
-    "ranking_score",
-    "pack_score",
-    "trend_score",
-    "quality_score",
-    "engagement_score",
-    "diversity_score",
-    "cohesion_score",
+    *ranking.SCORE_FIELDS,
     "nsfw_level",
     "sensitive_content",
     "sticker_count",
