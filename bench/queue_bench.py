@@ -60,7 +60,11 @@ def worker_env(database_url: str) -> dict:
         "DATABASE_URL": database_url,
         "WORKER_EXTRA_TASK_MODULES": "bench.bench_tasks",
         "LOG_LEVEL": "WARNING",
-        "SNAPSHOT_SWEEP_CADENCE_SECONDS": "0",  # only the bench's own tasks are drained
+        # Only the bench's own tasks are drained: the catalog's periodic cycles stay off.
+        "SNAPSHOT_SWEEP_CADENCE_SECONDS": "0",
+        "WORKER_CLASSIFICATION_CYCLE_CADENCE_SECONDS": "0",
+        "WORKER_CURATION_CYCLE_CADENCE_SECONDS": "0",
+        "WORKER_REBUILD_CYCLE_CADENCE_SECONDS": "0",
         "PYTHONPATH": str(ROOT),
     }
 

@@ -215,6 +215,8 @@ RANKING_WEIGHTS = env.json("RANKING_WEIGHTS", default={})
 MARKETPLACE_STATS_CACHE_SECONDS = env.int("MARKETPLACE_STATS_CACHE_SECONDS", default=60)
 # Anonymous GETs of lists, details and aggregates are cached this long in the shared cache (0 = off).
 API_ANONYMOUS_CACHE_SECONDS = env.int("API_ANONYMOUS_CACHE_SECONDS", default=5)
+# A pack detail is cached longer: every change to it moves its generation (catalog.services.readcache).
+API_ANONYMOUS_DETAIL_CACHE_SECONDS = env.int("API_ANONYMOUS_DETAIL_CACHE_SECONDS", default=30)
 STICKER_UPLOAD_MAX_DIMENSION = env.int("STICKER_UPLOAD_MAX_DIMENSION", default=4096)
 STICKER_UPLOAD_MAX_WEBP_DIMENSION = env.int("STICKER_UPLOAD_MAX_WEBP_DIMENSION", default=2048)
 STICKER_UPLOAD_MAX_FRAMES = env.int("STICKER_UPLOAD_MAX_FRAMES", default=240)

@@ -1,11 +1,12 @@
-"""A short shared cache of anonymous catalog reads (lists, details, aggregates).
+"""A shared cache of anonymous catalog reads (lists, details, aggregates).
 
 Anonymous viewers all see the same catalog (safe packs, no owner views), so their GET
-responses are cached for API_ANONYMOUS_CACHE_SECONDS (default 5) in the shared cache, keyed by
-path, query and the viewer's side of the snapshot-read rollout. A hit costs a cache lookup
-instead of queries and JSON rendering; requests with a session cookie or an Authorization
-header are never served from or stored in it. Staleness is bounded by the TTL (snapshots
-themselves refresh on a coalescing window of SNAPSHOT_REFRESH_COALESCE_SECONDS).
+responses are cached in the shared cache, keyed by path, query and the viewer's side of the
+snapshot-read rollout. Lists and aggregates live API_ANONYMOUS_CACHE_SECONDS (default 5);
+a pack detail lives API_ANONYMOUS_DETAIL_CACHE_SECONDS (default 30) under the pack's
+generation, which every change to what the detail shows moves on commit
+(catalog.services.readcache), so an edit, upload or like is visible at the next read.
+Requests with a session cookie or an Authorization header never touch this cache.
 """
 
 import hashlib
@@ -15,15 +16,26 @@ from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpResponse
 
+from catalog.services.readcache import pack_generation
 from catalog.services.reads import snapshot_reads_on
 from catalog.services.viewers import actor_key
 
 CACHEABLE = re.compile(r"^/api/sticker-packs(?:/(?!me$)[-a-zA-Z0-9_]+)?$|^/api/marketplace/stats$")
+FIXED_NAMES = {"stats", "creators", "orphan-stickers", "support"}
 KEY_PREFIX = "catalog:anon:"
 
 
 def _cache_seconds() -> int:
     return int(getattr(settings, "API_ANONYMOUS_CACHE_SECONDS", 5))
+
+
+def _policy(path: str) -> tuple[int, str]:
+    """(seconds, generation) for a cacheable path; API_ANONYMOUS_CACHE_SECONDS=0 turns all off."""
+    base = _cache_seconds()
+    name = path.removeprefix("/api/sticker-packs/") if path.startswith("/api/sticker-packs/") else ""
+    if base <= 0 or not name or name in FIXED_NAMES:
+        return base, ""
+    return int(getattr(settings, "API_ANONYMOUS_DETAIL_CACHE_SECONDS", 30)), pack_generation(name)
 
 
 def _anonymous(request) -> bool:
@@ -35,16 +47,13 @@ class AnonymousReadCacheMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        seconds = _cache_seconds()
-        if (
-            seconds <= 0
-            or request.method not in ("GET", "HEAD")
-            or not CACHEABLE.match(request.path)
-            or not _anonymous(request)
-        ):
+        if request.method not in ("GET", "HEAD") or not CACHEABLE.match(request.path) or not _anonymous(request):
+            return self.get_response(request)
+        seconds, generation = _policy(request.path)
+        if seconds <= 0:
             return self.get_response(request)
         cohort = "s" if snapshot_reads_on(actor_key(request)) else "l"
-        raw = f"{request.path}?{request.META.get('QUERY_STRING', '')}|{cohort}"
+        raw = f"{request.path}?{request.META.get('QUERY_STRING', '')}|{cohort}|{generation}"
         key = KEY_PREFIX + hashlib.sha256(raw.encode()).hexdigest()
         hit = cache.get(key)
         if hit is not None:

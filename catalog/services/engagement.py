@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from catalog.events import ENGAGEMENT_RECORDED
 from catalog.models import Interaction, InteractionEvent, PackEngagement, PackReaction, StickerPack
+from catalog.services.readcache import pack_reads_changed
 from outbox.services import publish
 
 COUNTER = {
@@ -92,4 +93,5 @@ def engagement_record(
             request_id=request_id,
         )
         engagement.refresh_from_db()
+        pack_reads_changed([pack.pack_key])
     return EngagementResult(engagement=engagement, recorded=True)

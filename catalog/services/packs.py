@@ -15,6 +15,7 @@ from django.utils.text import slugify
 from catalog.errors import Conflict, InvalidInput, NotAllowed, PackNotFound, StickerNotFound
 from catalog.events import PACK_UPDATED, snapshot_refresh_enqueue
 from catalog.models import StickerPack, StickerPackItem
+from catalog.services.readcache import pack_reads_changed
 from outbox.services import publish
 
 MAX_TAGS = 8
@@ -95,6 +96,7 @@ def pack_changed(pack: StickerPack, *, fields: list[str], content: bool = False,
         pack.content_updated_at = now
         extra.append("content_updated_at")
     pack.save(update_fields=sorted(set(fields) | set(extra)))
+    pack_reads_changed([pack.pack_key])
     publish(
         event_type=PACK_UPDATED,
         aggregate_type="pack",

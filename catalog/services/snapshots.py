@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from catalog import ranking, selectors
 from catalog.models import InteractionEvent, PackScoreSnapshot, StickerPack, StickerPackItem
+from catalog.services.readcache import pack_reads_changed
 
 SWEEP_BATCH_SIZE = 500
 SNAPSHOT_FIELDS = [
@@ -146,6 +147,7 @@ def snapshot_refresh(pack_ids: Iterable[int], *, now: datetime | None = None) ->
         PackScoreSnapshot.objects.bulk_create(
             rows, update_conflicts=True, unique_fields=target, update_fields=SNAPSHOT_FIELDS
         )
+        pack_reads_changed(pack.pack_key for pack in listed)
     return {"refreshed": len(listed), "removed": removed}
 
 

@@ -302,3 +302,21 @@ def test_anonymous_reads_are_served_from_a_short_cache(api, user, settings):
     assert api.get("/api/sticker-packs?sort=bad").status_code == 400
     assert api.get("/api/sticker-packs?sort=bad")["X-Cache"] == "miss"
     assert api.get("/api/sticker-packs?limit=5").json()["data"][0]["name"] == "After"
+
+
+def test_cached_anonymous_detail_is_invalidated_by_changes(api, user, settings, django_capture_on_commit_callbacks):
+    settings.API_ANONYMOUS_CACHE_SECONDS = 30
+    settings.API_ANONYMOUS_DETAIL_CACHE_SECONDS = 300
+    pack = make_pack(items=1, owner=user, name="Before")
+    url = f"/api/sticker-packs/{pack.pack_key}"
+    assert api.get(url)["X-Cache"] == "miss"
+    assert api.get(url)["X-Cache"] == "hit"
+    with django_capture_on_commit_callbacks(execute=True):
+        client_for(user).patch(url, {"name": "After"}, format="json")
+    fresh = api.get(url)
+    assert fresh["X-Cache"] == "miss" and fresh.json()["data"]["name"] == "After"
+    with django_capture_on_commit_callbacks(execute=True):
+        api.post(f"{url}/like")
+    liked = api.get(url)
+    assert liked["X-Cache"] == "miss" and liked.json()["data"]["engagement"]["like_count"] == 1
+    assert api.get(url)["X-Cache"] == "hit"

@@ -23,6 +23,14 @@ def database_url(*, host: str | None = None, port: int | None = None) -> str:
     return f"mysql://{user}:{password}@{host or db.get('HOST') or '127.0.0.1'}:{port or db.get('PORT') or 3306}/{db['NAME']}"
 
 
+CATALOG_CADENCES = (
+    "SNAPSHOT_SWEEP_CADENCE_SECONDS",
+    "WORKER_CLASSIFICATION_CYCLE_CADENCE_SECONDS",
+    "WORKER_CURATION_CYCLE_CADENCE_SECONDS",
+    "WORKER_REBUILD_CYCLE_CADENCE_SECONDS",
+)
+
+
 def worker_env(**overrides) -> dict:
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
@@ -39,8 +47,8 @@ def worker_env(**overrides) -> dict:
         "WORKER_SHUTDOWN_GRACE_SECONDS": "5",
         "FEATURE_FLAG_CACHE_TTL_SECONDS": "5",
         "LOG_LEVEL": "WARNING",
-        # These tests count their own tasks: the catalog's periodic snapshot sweep stays off.
-        "SNAPSHOT_SWEEP_CADENCE_SECONDS": "0",
+        # These tests count their own tasks: the catalog's periodic cycles stay off.
+        **{name: "0" for name in CATALOG_CADENCES},
     }
     env.update({k: str(v) for k, v in overrides.items()})
     return env
