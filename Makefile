@@ -15,7 +15,7 @@ $(VENV)/.deps: requirements.txt | $(VENV)/bin/python
 	$(PY) -m pip install --quiet -r requirements.txt
 	touch $@
 
-$(VENV)/.dev-deps: requirements.txt requirements-dev.txt | $(VENV)/bin/python
+$(VENV)/.dev-deps: requirements.txt requirements-dev.txt requirements-nsfw.txt | $(VENV)/bin/python
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $(VENV)/.deps $@
 

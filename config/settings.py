@@ -232,6 +232,8 @@ CLASSIFIER_HTTP_TIMEOUT_SECONDS = env.float("CLASSIFIER_HTTP_TIMEOUT_SECONDS", d
 CLASSIFIER_HTTP_RETRIES = env.int("CLASSIFIER_HTTP_RETRIES", default=2)
 # Changing it changes classification_version, so every asset is classified again.
 CLASSIFIER_VERSION_SUFFIX = env.str("CLASSIFIER_VERSION_SUFFIX", default="")
+# "auto": the built-in classifier scores nudity with NudeNet when requirements-nsfw.txt is installed; "off": never.
+CLASSIFIER_NSFW_MODEL = env.str("CLASSIFIER_NSFW_MODEL", default="auto")
 CLASSIFICATION_BATCH_SIZE = env.int("CLASSIFICATION_BATCH_SIZE", default=200)
 CURATION_ADD_BUDGET = env.int("CURATION_ADD_BUDGET", default=600)
 REBUILD_REMOVE_BUDGET = env.int("REBUILD_REMOVE_BUDGET", default=600)

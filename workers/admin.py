@@ -9,7 +9,7 @@ from django.urls import path
 from django.utils.html import format_html
 
 from workers import services
-from workers.models import TaskRun, WorkerTask, WorkerTaskDeadLetter
+from workers.models import Lease, TaskRun, WorkerTask, WorkerTaskDeadLetter
 from workers.queue import all_queues
 
 
@@ -186,4 +186,22 @@ class TaskRunAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Lease)
+class LeaseAdmin(admin.ModelAdmin):
+    """Named database leases (e.g. `auto-packs`, held by curation or rebuild): read-only."""
+
+    list_display = ["name", "holder", "acquired_at", "expires_at", "updated_at"]
+    search_fields = ["name", "holder"]
+    readonly_fields = list_display
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False

@@ -38,7 +38,7 @@ __all__ = [
 ]
 
 DEFAULT_PROVIDER = "builtin"
-PROVIDERS = {builtin.PROVIDER: builtin.BASE_VERSION, http.PROVIDER: http.BASE_VERSION}
+PROVIDERS = {builtin.PROVIDER: builtin.base_version, http.PROVIDER: lambda: http.BASE_VERSION}
 
 
 def _provider(provider: str | None) -> str:
@@ -68,4 +68,4 @@ def get_classifier(provider: str | None = None) -> Classifier:
 def current_version(provider: str | None = None) -> str:
     """The classification_version the configured classifier writes (no URL check for http, so
     finding out-of-date classifications works even while the remote end is misconfigured)."""
-    return f"{PROVIDERS[_provider(provider)]}{_suffix()}"
+    return f"{PROVIDERS[_provider(provider)]()}{_suffix()}"

@@ -21,9 +21,11 @@ Nothing here is a learned model. Every signal is a heuristic:
 * **themes** - a table from emojis and pack-tag keywords to themes (animals, food, love, ...),
   some with a subject (cats, dogs, coffee, ...). The strongest theme is the category, with a
   confidence of 0.6-0.95 by how many signals agree; without one, the visual kind is.
-* **nsfw** - NOT detected from pixels: no nudity model ships with this provider. The score is 0.9
-  when the owner or staff marked a pack holding the sticker sensitive, else 0.0. A remote model
-  behind the ``http`` provider is the way to get a pixel-based NSFW score.
+* **nsfw** - from pixels only when the optional NudeNet model is installed
+  (:mod:`catalog.classifiers.nudity`; a real learned detector, not a heuristic); otherwise NOT
+  detected from pixels. Either way the score is at least 0.9 when the owner or staff marked a
+  pack holding the sticker sensitive. A remote model behind the ``http`` provider is the other
+  way to get a pixel-based NSFW score.
 
 Known blind spots: line art (thin dark strokes on a light ground) can score as text, and vector
 art with smooth gradients can score as a photo; a sticker upscaled from a small source is
@@ -48,11 +50,19 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageChops, ImageFilter, ImageStat
 
+from . import nudity
 from .base import BLURRY, LOW_QUALITY, ClassificationResult, ClassifierError, ClassifierInput
 
 PROVIDER = "builtin"
 MODEL_NAME = "packyard-heuristics-1"
 BASE_VERSION = "builtin-1"
+NSFW_FLAG = 0.6  # a model nudity score at or above this flags the sticker
+
+
+def base_version() -> str:
+    """builtin-1, or builtin-1+nudenet when the optional nudity model is in use."""
+    return f"{BASE_VERSION}+nudenet" if nudity.enabled() else BASE_VERSION
+
 
 # Decoding bounds: stored stickers are 512x512; anything far bigger is not a sticker.
 MAX_PIXELS = 4096 * 4096
@@ -597,7 +607,10 @@ class BuiltinClassifier:
     model_name = MODEL_NAME
 
     def __init__(self, version_suffix: str = ""):
-        self.version = f"{BASE_VERSION}{version_suffix}"
+        self.nudity_model = nudity.enabled()
+        self.version = f"{base_version()}{version_suffix}"
+        if self.nudity_model:
+            self.model_name = f"{MODEL_NAME}+{nudity.MODEL_TAG}"
 
     def classify(self, item: ClassifierInput) -> ClassificationResult:
         stats = analyse(item.data)
@@ -638,13 +651,15 @@ class BuiltinClassifier:
         tags = list(dict.fromkeys(tags))  # unique, first occurrence kept
 
         nsfw_score = 0.9 if item.owner_marked_sensitive else 0.0
+        model_score = nudity.score_image(item.data) if self.nudity_model else 0.0
+        nsfw_score = max(nsfw_score, model_score)
         return ClassificationResult(
             category=category,
             confidence=round(confidence, 4),
             all_scores=all_scores,
             tags=tags,
             nsfw_score=nsfw_score,
-            is_nsfw=item.owner_marked_sensitive,
+            is_nsfw=item.owner_marked_sensitive or model_score >= NSFW_FLAG,
             provider=self.provider,
             model_name=self.model_name,
             classification_version=self.version,

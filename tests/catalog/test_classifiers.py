@@ -89,6 +89,12 @@ def animated_webp() -> bytes:
     return buffer.getvalue()
 
 
+@pytest.fixture(autouse=True)
+def _heuristics_only(settings):
+    """These tests pin the heuristics; the optional nudity model has tests of its own."""
+    settings.CLASSIFIER_NSFW_MODEL = "off"
+
+
 def classify(data: bytes, **context) -> ClassificationResult:
     return BuiltinClassifier().classify(ClassifierInput(data=data, **context))
 

@@ -102,3 +102,12 @@ def test_lists_and_history_render_with_filters(staff_client):
     ]:
         assert staff_client.get(url).status_code == 200, url
     assert b"Queue dashboard" in staff_client.get("/admin/workers/workertask/").content
+
+
+def test_leases_are_listed_read_only(staff_client):
+    from workers.locks import lease_acquire
+
+    lease_acquire("auto-packs", holder="curation:abc", ttl_seconds=60)
+    page = staff_client.get("/admin/workers/lease/")
+    assert page.status_code == 200 and "curation:abc" in page.content.decode()
+    assert staff_client.get("/admin/workers/lease/add/").status_code == 403
