@@ -1,5 +1,6 @@
 """The loop runtime driven in-process (one pass at a time); subprocess tests are elsewhere."""
 
+import threading
 import time
 
 import pytest
@@ -64,6 +65,13 @@ def test_time_limit_fails_the_item_and_fences_its_late_result(fast_retries):
         assert time.monotonic() - started < 2.9  # did not wait for the stuck item
         task = WorkerTask.objects.get()
         assert task.status == "failed" and "TimeLimitExceeded" in task.last_error
+        # The abandoned thread finishes its sleep and tries to complete: fenced off. Wait for
+        # it here, inside this test, so it does not touch the database during a later one.
+        for thread in threading.enumerate():
+            if thread.name.startswith("executor-") and thread is not threading.current_thread():
+                thread.join(timeout=10)
+        task.refresh_from_db()
+        assert task.status == "failed"
     finally:
         unregister_task_type("test_slow")
 

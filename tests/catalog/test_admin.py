@@ -1,0 +1,89 @@
+"""Catalog admin (SPEC §6): moderation actions through the services, thumbnails, bans."""
+
+import pytest
+from rest_framework.test import APIClient
+
+from catalog.models import StickerPack
+from outbox.models import DomainEvent
+from tests.catalog.conftest import client_for, make_pack
+from tests.catalog.test_images import transparent_png
+from tests.catalog.test_upload import upload
+
+pytestmark = pytest.mark.django_db
+
+CHANGELIST = "/admin/catalog/stickerpack/"
+
+
+@pytest.fixture
+def staff(client, staff_user):
+    client.force_login(staff_user)
+    return client
+
+
+def act(staff, action, packs):
+    return staff.post(CHANGELIST, {"action": action, "_selected_action": [p.pk for p in packs]}, follow=True)
+
+
+def test_moderation_actions_go_through_the_services(staff, api):
+    a, b = make_pack(items=1), make_pack(items=1)
+    assert act(staff, "unpublish", [a]).status_code == 200
+    a.refresh_from_db()
+    assert a.status == "draft" and a.version == 2
+    act(staff, "soft_delete", [b])
+    b.refresh_from_db()
+    assert b.deleted_at is not None and api.get(f"/api/sticker-packs/{b.pack_key}").status_code == 404
+    act(staff, "restore", [b])
+    b.refresh_from_db()
+    assert b.deleted_at is None and b.version == 3
+    act(staff, "mark_sensitive", [b])
+    b.refresh_from_db()
+    assert b.is_sensitive and api.get(f"/api/sticker-packs/{b.pack_key}").json()["data"]["cover_url"] is None
+    keys = set(DomainEvent.objects.filter(event_type="PACK_UPDATED").values_list("idempotency_key", flat=True))
+    assert {f"pack:{a.id}:v2", f"pack:{b.id}:v2", f"pack:{b.id}:v3", f"pack:{b.id}:v4"} <= keys
+
+
+def test_bulk_delete_is_replaced_by_soft_delete(staff):
+    make_pack(items=1)
+    page = staff.get(CHANGELIST).content.decode()
+    assert 'value="delete_selected"' not in page and 'value="soft_delete"' in page
+
+
+def test_editing_a_pack_in_the_admin_bumps_its_version(staff):
+    pack = make_pack(items=1)
+    form = staff.get(f"{CHANGELIST}{pack.pk}/change/").context["adminform"].form
+    data = {k: v for k, v in form.initial.items() if v is not None and k not in ("tags", "owner", "cover")}
+    data.update(name="Renamed", tags="[]", owner=pack.owner_id, cover="")
+    data.update({"items-TOTAL_FORMS": 1, "items-INITIAL_FORMS": 1, "items-MIN_NUM_FORMS": 0,
+                 "items-MAX_NUM_FORMS": 1000, "items-0-id": pack.items.get().pk, "items-0-pack": pack.pk})  # fmt: skip
+    response = staff.post(f"{CHANGELIST}{pack.pk}/change/", data)
+    assert response.status_code == 302, response.context["adminform"].form.errors if response.context else ""
+    pack.refresh_from_db()
+    assert pack.name == "Renamed" and pack.version == 2
+    assert DomainEvent.objects.filter(idempotency_key=f"pack:{pack.id}:v2").exists()
+
+
+def test_asset_list_shows_thumbnails_served_to_staff_only(staff, client):
+    pack = make_pack(items=1, nsfw_items=1)
+    asset = pack.items.get().asset
+    page = staff.get("/admin/catalog/stickerasset/").content.decode()
+    assert f"/admin/catalog/stickerasset/{asset.pk}/image/" in page
+    image = staff.get(f"/admin/catalog/stickerasset/{asset.pk}/image/")
+    assert image.status_code == 200 and b"".join(image.streaming_content)[:4] == b"RIFF"
+    assert "nsfw" in staff.get(f"/admin/catalog/stickerasset/{asset.pk}/change/").content.decode()
+    client.logout()
+    assert client.get(f"/admin/catalog/stickerasset/{asset.pk}/image/").status_code == 302  # to the login
+
+
+def test_a_banned_user_can_neither_log_in_nor_upload(staff, user):
+    pack = make_pack(owner=user, items=0, status="draft", refresh=False)
+    api = client_for(user)
+    assert upload(api, pack, transparent_png()).status_code == 201
+    staff.post("/admin/auth/user/", {"action": "ban", "_selected_action": [user.pk]})
+    user.refresh_from_db()
+    assert not user.is_active
+    assert upload(api, pack, transparent_png()).status_code == 401  # the token is gone
+    token = APIClient().post("/api/auth/token", {"username": "alice", "password": "alice-password-123"})
+    assert token.status_code in (400, 403) and "token" not in token.json()
+    web = APIClient()
+    assert not web.login(username="alice", password="alice-password-123")
+    assert StickerPack.objects.get(pk=pack.pk).items.count() == 1
