@@ -434,23 +434,27 @@ class CatalogBuilder:
 
 
 def resync_snapshot_columns() -> dict[str, str]:
-    """Copy the denormalised snapshot columns again (a reused catalog may predate them)."""
+    """Bring a reused catalog's snapshots up to date: copy the denormalised columns again (it may
+    predate them) and mark them fresh, as the periodic sweep keeps them in production
+    (SNAPSHOT_SWEEP_CADENCE_SECONDS 600 < SNAPSHOT_MAX_STALENESS_SECONDS 900). Stale snapshots
+    would send every detail request down the live-computation path."""
     from django.db import connection
+    from django.utils import timezone
 
     from catalog.models import PackEngagement, PackScoreSnapshot, StickerPack
 
     copied, _ = snapshot_copied_fields()
-    if not copied:
-        return {}
     qn = connection.ops.quote_name
     tables = {"pack": StickerPack._meta.db_table, "engagement": PackEngagement._meta.db_table}
-    assignments = ", ".join(f"s.{qn(name)} = {source[0]}.{qn(source[1])}" for name, source in copied.items())
+    assignments = [f"s.{qn(name)} = {source[0]}.{qn(source[1])}" for name, source in copied.items()]
+    assignments += ["s.refreshed_at = %s", "s.source_version = pack.version"]
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {qn(PackScoreSnapshot._meta.db_table)} s "
             f"JOIN {qn(tables['pack'])} pack ON pack.id = s.pack_id "
             f"JOIN {qn(tables['engagement'])} engagement ON engagement.pack_id = s.pack_id "
-            f"SET {assignments}"
+            f"SET {', '.join(assignments)}",
+            [timezone.now()],
         )
     return {name: ".".join(source) for name, source in copied.items()}
 

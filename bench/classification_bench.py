@@ -91,9 +91,10 @@ def make_assets(images: list[bytes], count: int, *, tag: str) -> None:
 
 
 def bench_cycle(images: list[bytes], assets: int, concurrency: int) -> dict:
-    from catalog.models import AssetClassification, StickerAsset
+    from catalog.models import AssetClassification, StickerAsset, StickerPack
     from catalog.services.classification import classification_cycle
 
+    StickerPack.objects.all().delete()  # items protect their assets
     StickerAsset.objects.all().delete()
     make_assets(images, assets, tag=f"cycle-{concurrency}")
     started = time.perf_counter()
@@ -117,9 +118,9 @@ def bench_curation(count: int) -> dict:
     StickerAsset.objects.all().delete()
     rng = random.Random(2)
     hashes = [rng.getrandbits(64) for _ in range(count)]
-    for index in range(0, count, 100):  # 1 % near-duplicates of an earlier sticker
-        if index:
-            hashes[index] = hashes[index - 1] ^ 0b11
+    step = len(THEMES)  # i and i - step share a theme: 1 % are near-duplicates of an earlier one
+    for index in range(step * 100 + 1, count, 100):  # (+1: not the NSFW ones, every 50th)
+        hashes[index] = hashes[index - step] ^ 0b11
     assets = StickerAsset.objects.bulk_create(
         [
             StickerAsset(
