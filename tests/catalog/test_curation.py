@@ -206,7 +206,11 @@ def test_two_workers_started_at_once_never_run_concurrently(monkeypatch):
         t.join()
     assert overlaps == []
     assert len(runs) == 4 and sum(1 for r in runs if r.get("skipped")) == 3
-    assert StickerPackItem.objects.filter(pack__is_auto_pack=True).count() == 20
+    [winner] = [r for r in runs if not r.get("skipped")]
+    # Whichever got the lease did its whole job: a curation adds the 20, a rebuild finds nothing.
+    expected = 20 if "added" in winner else 0
+    assert winner.get("added", 0) == expected
+    assert StickerPackItem.objects.filter(pack__is_auto_pack=True).count() == expected
 
 
 def test_a_failing_cycle_is_retried_then_dead_lettered(monkeypatch, fixture_set):
