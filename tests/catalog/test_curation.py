@@ -181,7 +181,7 @@ def test_two_workers_started_at_once_never_run_concurrently(monkeypatch):
             active.append(1)
             if len(active) > 1:
                 overlaps.append(len(active))
-        time.sleep(0.4)  # long enough for the other worker to try the lease meanwhile
+        time.sleep(1.0)  # long enough for the others to try the lease meanwhile, even on a loaded machine
         try:
             return original()
         finally:
