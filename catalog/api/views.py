@@ -9,7 +9,7 @@ from rest_framework import status
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.authtoken.models import Token
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
-from rest_framework.permissions import IsAuthenticated
+from rest_framework.permissions import IsAuthenticated, IsAuthenticatedOrReadOnly
 from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
@@ -59,6 +59,7 @@ class OwnerView(CatalogView):
 
 
 class PackCollectionView(CatalogView):
+    permission_classes = [IsAuthenticatedOrReadOnly]
     @extend_schema(
         operation_id="sticker_packs_list", parameters=LIST_PARAMETERS, responses={200: schema.PackList, **schema.ERRORS}
     )
@@ -72,8 +73,6 @@ class PackCollectionView(CatalogView):
         responses={201: schema.PackDetailEnvelope, **schema.ERRORS},
     )
     def post(self, request):
-        if self.anonymous:
-            self.permission_denied(request)
         pack = packs.pack_create(user=request.user, data=request.data, request_id=request_id(request))
         return Response(
             reads.pack_detail(pack.pack_key, viewer=request.user, anonymous=False, viewer_key=""), status=201
@@ -81,6 +80,7 @@ class PackCollectionView(CatalogView):
 
 
 class PackView(CatalogView):
+    permission_classes = [IsAuthenticatedOrReadOnly]
     @extend_schema(operation_id="sticker_packs_retrieve", responses={200: schema.PackDetailEnvelope, **schema.ERRORS})
     def get(self, request, pack_key):
         return Response(
@@ -93,15 +93,11 @@ class PackView(CatalogView):
         responses={200: schema.PackDetailEnvelope, **schema.ERRORS},
     )
     def patch(self, request, pack_key):
-        if self.anonymous:
-            self.permission_denied(request)
         packs.pack_update(user=request.user, pack_key=pack_key, data=request.data, request_id=request_id(request))
         return Response(reads.pack_detail(pack_key, viewer=request.user, anonymous=False, viewer_key=""))
 
     @extend_schema(operation_id="sticker_packs_destroy", responses={204: None, **schema.ERRORS})
     def delete(self, request, pack_key):
-        if self.anonymous:
-            self.permission_denied(request)
         packs.pack_delete(user=request.user, pack_key=pack_key, request_id=request_id(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -139,6 +135,7 @@ class StickerUploadView(OwnerView):
 
 
 class StickerView(CatalogView):
+    permission_classes = [IsAuthenticatedOrReadOnly]
     @extend_schema(
         operation_id="sticker_retrieve",
         responses={(200, "image/webp"): OpenApiTypes.BINARY, 304: None, **schema.ERRORS},
@@ -164,8 +161,6 @@ class StickerView(CatalogView):
 
     @extend_schema(operation_id="sticker_destroy", responses={204: None, **schema.ERRORS})
     def delete(self, request, pack_key, sticker_id):
-        if self.anonymous:
-            self.permission_denied(request)
         packs.sticker_remove(
             user=request.user, pack_key=pack_key, asset_id=int(sticker_id), request_id=request_id(request)
         )

@@ -267,12 +267,14 @@ def test_request_id_header(api):
     assert replaced != "bad id <script>" and len(replaced) == 36
 
 
-def test_json_errors_for_404_405_413(api, settings):
+def test_json_errors_for_404_405_413(api, owner_api, settings):
     missing = api.get("/api/does-not-exist")
     assert missing.status_code == 404 and missing.json() == {"error": "not found", "code": "NOT_FOUND"}
     assert api.get("/api/sticker-packs/nope").json()["code"] == "PACK_NOT_FOUND"
-    put = api.put("/api/sticker-packs", {}, format="json")
+    put = owner_api.put("/api/sticker-packs", {}, format="json")
     assert put.status_code == 405 and put.json()["code"] == "METHOD_NOT_ALLOWED"
+    anonymous_write = api.put("/api/sticker-packs", {}, format="json")  # any write needs a login first
+    assert anonymous_write.status_code == 401 and anonymous_write.json()["code"] == "NOT_AUTHENTICATED"
     settings.REQUEST_BODY_MAX_BYTES = 1000
     big = api.post("/api/sticker-packs", {"name": "x" * 5000}, format="json")
     assert big.status_code == 413 and big.json()["code"] == "FILE_TOO_LARGE"
