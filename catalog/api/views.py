@@ -60,6 +60,7 @@ class OwnerView(CatalogView):
 
 class PackCollectionView(CatalogView):
     permission_classes = [IsAuthenticatedOrReadOnly]
+
     @extend_schema(
         operation_id="sticker_packs_list", parameters=LIST_PARAMETERS, responses={200: schema.PackList, **schema.ERRORS}
     )
@@ -81,6 +82,7 @@ class PackCollectionView(CatalogView):
 
 class PackView(CatalogView):
     permission_classes = [IsAuthenticatedOrReadOnly]
+
     @extend_schema(operation_id="sticker_packs_retrieve", responses={200: schema.PackDetailEnvelope, **schema.ERRORS})
     def get(self, request, pack_key):
         return Response(
@@ -136,6 +138,7 @@ class StickerUploadView(OwnerView):
 
 class StickerView(CatalogView):
     permission_classes = [IsAuthenticatedOrReadOnly]
+
     @extend_schema(
         operation_id="sticker_retrieve",
         responses={(200, "image/webp"): OpenApiTypes.BINARY, 304: None, **schema.ERRORS},
