@@ -37,6 +37,7 @@ lint: dev-deps
 
 test: dev-deps
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	PACKYARD_TESTING=1 $(PY) manage.py check
 	PACKYARD_TESTING=1 $(PY) manage.py makemigrations --check --dry-run
 	@echo "== pytest on SQLite =="
