@@ -123,7 +123,11 @@ DATABASE_ROUTERS = ["config.db_router.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache ----------------------------------------------------------------------------
-CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://packyard")}
+CACHES = {
+    "default": env.cache_url("CACHE_URL", default="locmemcache://packyard"),
+    # Per-process, for copies that may be a second old (catalog.api.cache).
+    "local": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "packyard-local"},
+}
 
 # --- Auth -----------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -216,7 +220,9 @@ MARKETPLACE_STATS_CACHE_SECONDS = env.int("MARKETPLACE_STATS_CACHE_SECONDS", def
 # Anonymous GETs of lists, details and aggregates are cached this long in the shared cache (0 = off).
 API_ANONYMOUS_CACHE_SECONDS = env.int("API_ANONYMOUS_CACHE_SECONDS", default=5)
 # A pack detail is cached longer: every change to it moves its generation (catalog.services.readcache).
-API_ANONYMOUS_DETAIL_CACHE_SECONDS = env.int("API_ANONYMOUS_DETAIL_CACHE_SECONDS", default=30)
+API_ANONYMOUS_DETAIL_CACHE_SECONDS = env.int("API_ANONYMOUS_DETAIL_CACHE_SECONDS", default=300)
+# A per-process copy in front of the shared cache for this long (0 = off): changes show within it.
+API_ANONYMOUS_LOCAL_SECONDS = env.int("API_ANONYMOUS_LOCAL_SECONDS", default=1)
 STICKER_UPLOAD_MAX_DIMENSION = env.int("STICKER_UPLOAD_MAX_DIMENSION", default=4096)
 STICKER_UPLOAD_MAX_WEBP_DIMENSION = env.int("STICKER_UPLOAD_MAX_WEBP_DIMENSION", default=2048)
 STICKER_UPLOAD_MAX_FRAMES = env.int("STICKER_UPLOAD_MAX_FRAMES", default=240)

@@ -15,8 +15,9 @@ PREFIX = "catalog:packgen:"
 GENERATION_TTL_SECONDS = 24 * 3600
 
 
-def pack_generation(pack_key: str) -> str:
-    return cache.get(PREFIX + pack_key) or "0"
+def pack_generation(pack_key: str, *, get=None) -> str:
+    """The pack's current generation; `get` may read through a local copy (catalog.api.cache)."""
+    return (get or cache.get)(PREFIX + pack_key, "0") or "0"
 
 
 def pack_reads_changed(pack_keys: Iterable[str]) -> None:

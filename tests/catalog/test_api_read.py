@@ -322,3 +322,24 @@ def test_cached_anonymous_detail_is_invalidated_by_changes(api, user, settings, 
     liked = api.get(url)
     assert liked["X-Cache"] == "miss" and liked.json()["data"]["engagement"]["like_count"] == 1
     assert api.get(url)["X-Cache"] == "hit"
+
+
+def test_a_per_process_copy_spares_the_shared_cache(api, settings, monkeypatch):
+    from django.core.cache import cache, caches
+
+    settings.API_ANONYMOUS_CACHE_SECONDS = 30
+    settings.API_ANONYMOUS_LOCAL_SECONDS = 60
+    pack = make_pack(items=1, name="Before")
+    url = f"/api/sticker-packs/{pack.pack_key}"
+    assert api.get(url)["X-Cache"] == "miss"
+    shared_reads = []
+    real_get = cache.get
+    monkeypatch.setattr(cache, "get", lambda *a, **k: shared_reads.append(a[0]) or real_get(*a, **k))
+    with CaptureQueriesContext(connection) as ctx:
+        assert api.get(url)["X-Cache"] == "hit"
+        assert api.get("/api/sticker-packs")["X-Cache"] == "miss"
+        assert api.get("/api/sticker-packs")["X-Cache"] == "hit"
+    assert len(shared_reads) == 1 and shared_reads[0].startswith("catalog:anon:")  # the list's one miss
+    assert 1 <= len(ctx.captured_queries) <= 2  # the one list miss (its page, and covers)
+    caches["local"].clear()  # the local copies expire...
+    assert api.get(url)["X-Cache"] == "hit"  # ...and the shared cache still has the detail
