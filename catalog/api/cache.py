@@ -3,9 +3,10 @@
 Anonymous viewers all see the same catalog (safe packs, no owner views), so their GET
 responses are cached in the shared cache, keyed by path, query and the viewer's side of the
 snapshot-read rollout. Lists and aggregates live API_ANONYMOUS_CACHE_SECONDS (default 5);
-a pack detail lives API_ANONYMOUS_DETAIL_CACHE_SECONDS (default 300) under the pack's
+a pack detail lives API_ANONYMOUS_DETAIL_CACHE_SECONDS (default 300) and records the pack's
 generation, which every change to what the detail shows moves on commit
-(catalog.services.readcache), so an edit, upload or like is visible at the next read.
+(catalog.services.readcache): entry and generation are read together, so an edit, upload or
+like is visible at the next read.
 Requests with a session cookie or an Authorization header never touch this cache.
 
 In front of the shared cache sits a per-process copy (the "local" cache) kept for
@@ -20,7 +21,7 @@ from django.conf import settings
 from django.core.cache import cache, caches
 from django.http import HttpResponse
 
-from catalog.services.readcache import pack_generation
+from catalog.services.readcache import generation_key
 from catalog.services.reads import snapshot_reads_on
 from catalog.services.viewers import actor_key
 
@@ -37,27 +38,26 @@ def _local_seconds() -> int:
     return int(getattr(settings, "API_ANONYMOUS_LOCAL_SECONDS", 1))
 
 
-def two_level_get(key: str, default=None):
-    """The per-process copy if fresh, else the shared cache's (copied locally for a moment,
-    `default` included: a pack that never changed has no generation key to fetch each time)."""
+def two_level_get_many(keys: list[str], defaults: dict | None = None) -> dict:
+    """Values from the per-process copy where fresh, the rest from the shared cache in one round
+    trip, copied locally for API_ANONYMOUS_LOCAL_SECONDS — `defaults` too, so a pack that never
+    changed (no generation key) does not cost a shared read per request."""
     local_seconds = _local_seconds()
-    if local_seconds > 0:
-        value = caches["local"].get(key)
-        if value is not None:
-            return value
-    value = cache.get(key, default)
-    if value is not None and local_seconds > 0:
-        caches["local"].set(key, value, local_seconds)
-    return value
+    found = caches["local"].get_many(keys) if local_seconds > 0 else {}
+    missing = [key for key in keys if key not in found]
+    if missing:
+        shared = cache.get_many(missing)
+        shared.update({k: v for k, v in (defaults or {}).items() if k in missing and k not in shared})
+        if shared and local_seconds > 0:
+            caches["local"].set_many(shared, local_seconds)
+        found.update(shared)
+    return found
 
 
-def _policy(path: str) -> tuple[int, str]:
-    """(seconds, generation) for a cacheable path; API_ANONYMOUS_CACHE_SECONDS=0 turns all off."""
-    base = _cache_seconds()
+def _detail_name(path: str) -> str:
+    """The pack key of a detail path ('' for lists and aggregates)."""
     name = path.removeprefix("/api/sticker-packs/") if path.startswith("/api/sticker-packs/") else ""
-    if base <= 0 or not name or name in FIXED_NAMES:
-        return base, ""
-    return int(getattr(settings, "API_ANONYMOUS_DETAIL_CACHE_SECONDS", 300)), pack_generation(name, get=two_level_get)
+    return "" if name in FIXED_NAMES else name
 
 
 def _anonymous(request) -> bool:
@@ -71,21 +71,27 @@ class AnonymousReadCacheMiddleware:
     def __call__(self, request):
         if request.method not in ("GET", "HEAD") or not CACHEABLE.match(request.path) or not _anonymous(request):
             return self.get_response(request)
-        seconds, generation = _policy(request.path)
-        if seconds <= 0:
+        if _cache_seconds() <= 0:
             return self.get_response(request)
+        pack_key = _detail_name(request.path)
+        seconds = int(getattr(settings, "API_ANONYMOUS_DETAIL_CACHE_SECONDS", 300)) if pack_key else _cache_seconds()
         cohort = "s" if snapshot_reads_on(actor_key(request)) else "l"
-        raw = f"{request.path}?{request.META.get('QUERY_STRING', '')}|{cohort}|{generation}"
+        raw = f"{request.path}?{request.META.get('QUERY_STRING', '')}|{cohort}"
         key = KEY_PREFIX + hashlib.sha256(raw.encode()).hexdigest()
-        hit = two_level_get(key)
-        if hit is not None:
-            status, content_type, body = hit
+        # A detail entry records the pack generation it was made under; entry and current
+        # generation come back in one read, and a moved generation makes the entry a miss.
+        gen_key = generation_key(pack_key) if pack_key else ""
+        found = two_level_get_many([key, gen_key] if gen_key else [key], {gen_key: "0"} if gen_key else None)
+        generation = found.get(gen_key, "0") if gen_key else ""
+        hit = found.get(key)
+        if hit is not None and hit[0] == generation:
+            _, status, content_type, body = hit
             response = HttpResponse(body, status=status, content_type=content_type)
             response["X-Cache"] = "hit"
         else:
             response = self.get_response(request)
             if response.status_code == 200 and not response.streaming and not response.has_header("Set-Cookie"):
-                entry = (response.status_code, response["Content-Type"], response.content)
+                entry = (generation, response.status_code, response["Content-Type"], response.content)
                 cache.set(key, entry, seconds)
                 if _local_seconds() > 0:
                     caches["local"].set(key, entry, min(seconds, _local_seconds()))

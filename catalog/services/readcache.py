@@ -1,6 +1,6 @@
 """Generations of cached anonymous pack reads (see catalog.api.cache).
 
-A pack's detail is cached under its current generation; every change that shows in the
+A pack's detail is cached with the generation it was made under; every change that shows in the
 detail (an edit, an upload, engagement, a snapshot refresh) moves the generation on commit,
 so the next read misses and recomputes instead of waiting for the TTL.
 """
@@ -15,9 +15,9 @@ PREFIX = "catalog:packgen:"
 GENERATION_TTL_SECONDS = 24 * 3600
 
 
-def pack_generation(pack_key: str, *, get=None) -> str:
-    """The pack's current generation; `get` may read through a local copy (catalog.api.cache)."""
-    return (get or cache.get)(PREFIX + pack_key, "0") or "0"
+def generation_key(pack_key: str) -> str:
+    """The cache key holding the pack's current generation (absent: "0")."""
+    return PREFIX + pack_key
 
 
 def pack_reads_changed(pack_keys: Iterable[str]) -> None:
@@ -25,5 +25,5 @@ def pack_reads_changed(pack_keys: Iterable[str]) -> None:
     keys = sorted(set(pack_keys))
     if keys:
         transaction.on_commit(
-            lambda: cache.set_many({PREFIX + k: uuid.uuid4().hex for k in keys}, GENERATION_TTL_SECONDS)
+            lambda: cache.set_many({generation_key(k): uuid.uuid4().hex for k in keys}, GENERATION_TTL_SECONDS)
         )
