@@ -1,13 +1,14 @@
 """The database itself refuses what races could otherwise produce (SPEC §2)."""
 
 import hashlib
-import threading
+from functools import partial
 
 import pytest
 from django.db import IntegrityError, connection, transaction
 
 from catalog.models import StickerAsset, StickerPackItem
 from catalog.services.assets import asset_get_or_create
+from tests.concurrency import run_together
 from tests.factories import StickerAssetFactory, StickerPackFactory, StickerPackItemFactory
 
 
@@ -55,28 +56,11 @@ def test_concurrent_inserts_of_the_same_bytes_make_one_asset(user):
     if connection.vendor == "sqlite":
         pytest.skip("SQLite serialises writers; the race needs a server database (runs on MariaDB)")
     data = b"the same sticker bytes" * 50
-    barrier = threading.Barrier(8)
-    results, errors = [], []
 
     def upload():
-        from django.db import connections
+        return asset_get_or_create(data=data, owner=user, mimetype="image/webp", is_animated=False, width=1, height=1)
 
-        try:
-            barrier.wait()
-            results.append(
-                asset_get_or_create(data=data, owner=user, mimetype="image/webp", is_animated=False, width=1, height=1)
-            )
-        except Exception as exc:  # collected and asserted below
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=upload) for _ in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    results = run_together([upload] * 8)
     assert StickerAsset.objects.filter(sha256=hashlib.sha256(data).hexdigest()).count() == 1
     assert len({asset.pk for asset, _ in results}) == 1
     assert sum(1 for _, created in results if created) == 1
@@ -88,26 +72,15 @@ def test_concurrent_position_claims_never_clash():
         pytest.skip("needs concurrent writers (runs on MariaDB)")
     pack = StickerPackFactory()
     assets = [StickerAssetFactory() for _ in range(6)]
-    barrier = threading.Barrier(6)
-    outcomes = []
 
     def insert(asset):
-        from django.db import connections
-
         try:
-            barrier.wait()
             with transaction.atomic():
                 StickerPackItem.objects.create(pack=pack, asset=asset, position=1)
-            outcomes.append("ok")
         except IntegrityError:
-            outcomes.append("refused")
-        finally:
-            connections.close_all()
+            return "refused"
+        return "ok"
 
-    threads = [threading.Thread(target=insert, args=(a,)) for a in assets]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    outcomes = run_together([partial(insert, a) for a in assets])
     assert sorted(outcomes) == ["ok"] + ["refused"] * 5
     assert StickerPackItem.objects.filter(pack=pack, position=1).count() == 1

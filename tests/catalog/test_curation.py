@@ -6,11 +6,11 @@ import time
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from catalog.models import AssetClassification, StickerPack, StickerPackItem
 from catalog.services import curation
+from tests.concurrency import run_together
 from tests.factories import StickerAssetFactory, StickerPackFactory, StickerPackItemFactory
 from workers.locks import LeaseBusy, held_lease, lease_acquire, lease_holder, lease_release, lease_renew
 from workers.models import WorkerTask, WorkerTaskDeadLetter
@@ -173,7 +173,7 @@ def test_two_workers_started_at_once_never_run_concurrently(monkeypatch):
     for _ in range(20):
         cat.sticker("animals")
     original = curation.curation_candidates
-    active, overlaps, runs = [], [], []
+    active, overlaps = [], []
     guard = threading.Lock()
 
     def slow_candidates():
@@ -189,21 +189,9 @@ def test_two_workers_started_at_once_never_run_concurrently(monkeypatch):
                 active.pop()
 
     monkeypatch.setattr(curation, "curation_candidates", slow_candidates)
-    barrier = threading.Barrier(4)
-
-    def worker(cycle):
-        barrier.wait()
-        try:
-            runs.append(cycle())
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(c,)) for c in
-               (curation.curation_cycle, curation.curation_cycle, curation.rebuild_cycle, curation.curation_cycle)]  # fmt: skip
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    runs = run_together(
+        [curation.curation_cycle, curation.curation_cycle, curation.rebuild_cycle, curation.curation_cycle]
+    )
     assert overlaps == []
     assert len(runs) == 4 and sum(1 for r in runs if r.get("skipped")) == 3
     [winner] = [r for r in runs if not r.get("skipped")]

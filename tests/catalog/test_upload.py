@@ -2,18 +2,17 @@
 nothing left behind, idempotency, global dedupe, and the 30-item limit under concurrency."""
 
 import io
-import threading
-from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 
 import pytest
 from django.conf import settings
-from django.db import connection
 from PIL import Image
 
 from catalog.models import StickerAsset, StickerPack, StickerPackItem
 from outbox.models import DomainEvent
 from tests.catalog.conftest import client_for, make_pack
 from tests.catalog.test_images import animation, encode, huge_blank_png, noisy, scene, tiny_frames_gif, transparent_png
+from tests.concurrency import run_together
 
 pytestmark = pytest.mark.django_db
 
@@ -157,20 +156,11 @@ def test_uploads_are_throttled_per_user(owner_api, draft, monkeypatch):
 def test_40_concurrent_uploads_into_one_pack_make_exactly_30_items(user):
     pack = StickerPack.objects.create(pack_key="race", name="race", owner=user)
     images = [encode(scene(size=(200 + i, 150), variant=i % 2), "PNG") for i in range(40)]
-    barrier = threading.Barrier(8)
 
     def send(data):
-        try:
-            barrier.wait(timeout=5)
-        except threading.BrokenBarrierError:
-            pass
-        try:
-            return upload(client_for(user), pack, data).status_code
-        finally:
-            connection.close()
+        return upload(client_for(user), pack, data).status_code
 
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        statuses = list(pool.map(send, images))
+    statuses = run_together([partial(send, data) for data in images])
     assert statuses.count(201) == 30, statuses
     assert statuses.count(409) == 10
     positions = list(StickerPackItem.objects.filter(pack=pack).order_by("position").values_list("position", flat=True))

@@ -7,6 +7,7 @@ from django.db import DatabaseError
 from flags import services
 from flags.models import FeatureFlag
 from flags.services import FlagCache, is_enabled
+from tests.concurrency import run_together
 
 
 @pytest.fixture(autouse=True)
@@ -58,21 +59,7 @@ def test_one_refresh_under_concurrent_expiry(monkeypatch):
 
     monkeypatch.setattr(cache, "_refresh", slow_refresh)
     cache._expires_at = 0.0
-    barrier = threading.Barrier(8)
-    results = []
-
-    def check():
-        from django.db import connections
-
-        barrier.wait()
-        results.append(cache.values().get("enable_domain_event_outbox"))
-        connections.close_all()
-
-    threads = [threading.Thread(target=check) for _ in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    results = run_together([lambda: cache.values().get("enable_domain_event_outbox")] * 8)
     assert len(loads) == 1
     assert results == [(True, 100)] * 8
 
@@ -89,21 +76,7 @@ def test_cold_cache_concurrent_readers_wait_for_one_load(monkeypatch):
         return real_refresh()
 
     monkeypatch.setattr(cache, "_refresh", slow_refresh)
-    barrier = threading.Barrier(6)
-    results = []
-
-    def check():
-        from django.db import connections
-
-        barrier.wait()
-        results.append(cache.values().get("enable_ranking_snapshot_read"))
-        connections.close_all()
-
-    threads = [threading.Thread(target=check) for _ in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    results = run_together([lambda: cache.values().get("enable_ranking_snapshot_read")] * 6)
     assert loads == [1]
     assert results == [(True, 100)] * 6
 

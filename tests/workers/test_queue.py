@@ -1,12 +1,13 @@
 """Each transition of the one queue mechanism (workers.queue), on the task queue."""
 
-import threading
 from datetime import timedelta
+from functools import partial
 
 import pytest
 from django.db import connection
 from django.utils import timezone
 
+from tests.concurrency import run_together
 from workers.models import QueueStatus, TaskRun, WorkerTask, WorkerTaskDeadLetter
 from workers.queue import backoff_seconds
 from workers.services import TASKS, enqueue_task
@@ -175,27 +176,12 @@ def test_stats_counts_and_oldest_age():
 def test_idempotent_enqueue_under_concurrency():
     if connection.vendor == "sqlite":
         pytest.skip("SQLite serialises writers; the race needs a server database (runs on MariaDB)")
-    barrier = threading.Barrier(8)
-    ids, errors = [], []
 
     def enqueue():
-        from django.db import connections
+        task, _ = enqueue_task(task_type="test_probe", idempotency_key="same-key", payload={"n": 1})
+        return task.pk
 
-        try:
-            barrier.wait()
-            task, _ = enqueue_task(task_type="test_probe", idempotency_key="same-key", payload={"n": 1})
-            ids.append(task.pk)
-        except Exception as exc:
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=enqueue) for _ in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    ids = run_together([enqueue] * 8)
     assert len(set(ids)) == 1 and WorkerTask.objects.count() == 1
 
 
@@ -204,25 +190,12 @@ def test_concurrent_claims_never_hand_out_the_same_item():
     WorkerTask.objects.bulk_create(
         [WorkerTask(task_type="test_probe", idempotency_key=f"c{n}", payload={"n": n}) for n in range(200)]
     )
-    barrier = threading.Barrier(4)
-    claimed: list[int] = []
-    lock = threading.Lock()
 
     def claimer(name):
-        from django.db import connections
+        mine = []
+        while batch := TASKS.claim(worker_id=name, limit=7):
+            mine += [item.id for item in batch]
+        return mine
 
-        barrier.wait()
-        while True:
-            batch = TASKS.claim(worker_id=name, limit=7)
-            if not batch:
-                break
-            with lock:
-                claimed.extend(item.id for item in batch)
-        connections.close_all()
-
-    threads = [threading.Thread(target=claimer, args=(f"w{i}",)) for i in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    claimed = [i for ids in run_together([partial(claimer, f"w{n}") for n in range(4)]) for i in ids]
     assert len(claimed) == 200 and len(set(claimed)) == 200
