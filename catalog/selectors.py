@@ -4,39 +4,45 @@ from django.db.models import Q, QuerySet
 
 from catalog.models import StickerPack
 
+LISTED = {
+    "visibility": StickerPack.Visibility.PUBLIC,
+    "status": StickerPack.Status.PUBLISHED,
+    "pack_status": StickerPack.PackStatus.READY,
+    "deleted_at": None,
+}
 
-def listed_packs_q() -> Q:
-    """Publicly listed: public, published, ready, not deleted (SPEC §2)."""
-    return Q(
-        visibility=StickerPack.Visibility.PUBLIC,
-        status=StickerPack.Status.PUBLISHED,
-        pack_status=StickerPack.PackStatus.READY,
-        deleted_at__isnull=True,
-    )
+
+def listed_packs_q(prefix: str = "") -> Q:
+    """Publicly listed: public, published, ready, not deleted (SPEC §2). `prefix` reaches the
+    pack through a relation (e.g. "pack__" from the snapshot table)."""
+    return Q(**{f"{prefix}{field}": value for field, value in LISTED.items()})
+
+
+def pack_is_listed(pack: StickerPack) -> bool:
+    """listed_packs_q() for a pack already in memory."""
+    return all(getattr(pack, field) == value for field, value in LISTED.items())
 
 
 def pack_listed_queryset() -> QuerySet[StickerPack]:
     return StickerPack.objects.filter(listed_packs_q())
 
 
+def pack_is_visible_to(pack: StickerPack, viewer) -> bool:
+    """Reachable by key: public or unlisted and published, or owned by the viewer (not deleted)."""
+    if pack.deleted_at is not None:
+        return False
+    if viewer is not None and viewer.is_authenticated and pack.owner_id == viewer.pk:
+        return True
+    return pack.status == StickerPack.Status.PUBLISHED and pack.visibility != StickerPack.Visibility.PRIVATE
+
+
 def pack_get_visible(*, pack_key: str, viewer) -> StickerPack | None:
-    """A pack reachable by key: public or unlisted and published, or owned by the viewer."""
     pack = (
         StickerPack.objects.filter(pack_key=pack_key, deleted_at__isnull=True)
         .select_related("engagement", "snapshot")
         .first()
     )
-    if pack is None:
-        return None
-    is_owner = viewer is not None and viewer.is_authenticated and pack.owner_id == viewer.pk
-    if is_owner:
-        return pack
-    if pack.status == StickerPack.Status.PUBLISHED and pack.visibility in (
-        StickerPack.Visibility.PUBLIC,
-        StickerPack.Visibility.UNLISTED,
-    ):
-        return pack
-    return None
+    return pack if pack is not None and pack_is_visible_to(pack, viewer) else None
 
 
 # --- Listing over the snapshot table (SPEC §2.2, §3) ------------------------------------
@@ -62,20 +68,10 @@ SORT_COLUMNS = {
 }
 
 
-def listed_snapshots_q() -> Q:
-    """listed_packs_q() seen from the snapshot table."""
-    return Q(
-        pack__visibility=StickerPack.Visibility.PUBLIC,
-        pack__status=StickerPack.Status.PUBLISHED,
-        pack__pack_status=StickerPack.PackStatus.READY,
-        pack__deleted_at__isnull=True,
-    )
-
-
 def snapshot_list_queryset(*, q: str = "", categories: list[str] | None = None, safe_only: bool = True):
     from catalog.models import NsfwLevel, PackScoreSnapshot
 
-    qs = PackScoreSnapshot.objects.filter(listed_snapshots_q())
+    qs = PackScoreSnapshot.objects.filter(listed_packs_q("pack__"))
     if safe_only:
         qs = qs.filter(nsfw_level=NsfwLevel.SAFE, sensitive_content=False)
     if q:

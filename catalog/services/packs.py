@@ -15,6 +15,7 @@ from django.utils.text import slugify
 from catalog.errors import Conflict, InvalidInput, NotAllowed, PackNotFound, StickerNotFound
 from catalog.events import PACK_UPDATED, snapshot_refresh_enqueue
 from catalog.models import StickerPack, StickerPackItem
+from catalog.selectors import pack_is_visible_to
 from catalog.services.readcache import pack_reads_changed
 from outbox.services import publish
 
@@ -113,8 +114,7 @@ def owned_pack_for_update(*, pack_key: str, user) -> StickerPack:
     if pack is None:
         raise PackNotFound("pack not found")
     if pack.owner_id != user.pk:
-        visible = pack.status == StickerPack.Status.PUBLISHED and pack.visibility != StickerPack.Visibility.PRIVATE
-        if not visible:
+        if not pack_is_visible_to(pack, user):
             raise PackNotFound("pack not found")
         raise NotAllowed("only the pack's owner may change it")
     return pack

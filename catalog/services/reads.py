@@ -157,12 +157,11 @@ def pack_signals(pack: StickerPack, *, viewer_key: str, now: datetime | None = N
     """The pack's signals and sticker count: from a fresh snapshot, else computed live (and a
     refresh queued when the pack is listed)."""
     snapshot = getattr(pack, "snapshot", None)  # loaded with the pack (selectors.pack_get_visible)
-    if snapshot_reads_on(viewer_key) and snapshots.snapshot_is_fresh(snapshot, pack, now=now):
+    fresh = snapshots.snapshot_is_fresh(snapshot, pack, now=now)
+    if fresh and snapshot_reads_on(viewer_key):
         return presenters.signals_from_snapshot(snapshot), snapshot.sticker_count
     scores = snapshots.pack_scores_live([pack], now=now)[pack.id]
-    if selectors.pack_listed_queryset().filter(id=pack.id).exists() and (
-        snapshot is None or not snapshots.snapshot_is_fresh(snapshot, pack, now=now)
-    ):
+    if not fresh and selectors.pack_is_listed(pack):
         transaction.on_commit(lambda: events.snapshot_refresh_enqueue([pack.id]))
     return presenters.signals_from_scores(scores), scores.sticker_count
 
