@@ -4,7 +4,7 @@ service gathers the inputs and stores the result.
 """
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from itertools import combinations
 
@@ -80,21 +80,8 @@ class PackScores:
     age_days: float
 
     def as_dict(self) -> dict:
-        return {
-            "ranking_score": self.ranking_score,
-            "pack_score": self.pack_score,
-            "trend_score": self.trend_score,
-            "quality_score": self.quality_score,
-            "engagement_score": self.engagement_score,
-            "diversity_score": self.diversity_score,
-            "cohesion_score": self.cohesion_score,
-            "confidence_score": self.confidence_score,
-            "duplicate_penalty": self.duplicate_penalty,
-            "nsfw_level": self.nsfw_level,
-            "sensitive_content": self.sensitive_content,
-            "trending_now": self.trending_now,
-            "age_days": self.age_days,
-        }
+        """Every signal (what a snapshot keeps in `scores`); the count and tags have columns."""
+        return {k: v for k, v in asdict(self).items() if k not in ("sticker_count", "tags")}
 
 
 def engagement_score(*, opens: int, likes: int, dislikes: int, downloads: int = 0) -> float:

@@ -14,7 +14,8 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from catalog.api import presenters, schema
+from catalog import presenters
+from catalog.api import schema
 from catalog.errors import CatalogError, InvalidInput, NotAllowed
 from catalog.models import Interaction
 from catalog.services import engagement, packs, reads, stats, uploads, viewers

@@ -8,8 +8,7 @@ from datetime import datetime
 
 from django.db import transaction
 
-from catalog import events, selectors
-from catalog.api import presenters
+from catalog import events, presenters, selectors
 from catalog.errors import InvalidInput, PackNotFound
 from catalog.models import StickerPack
 from catalog.services import snapshots
@@ -113,7 +112,7 @@ def pack_list(params: ListParams, *, anonymous: bool, viewer_key: str) -> dict:
         [
             (
                 snap.pack,
-                presenters.signals_from_scores(live[snap.pack_id]) if live else presenters.signals_from_snapshot(snap),
+                presenters.signals(live[snap.pack_id] if live else snap),
                 snap.sticker_count,
             )
             for snap in page
@@ -159,11 +158,11 @@ def pack_signals(pack: StickerPack, *, viewer_key: str, now: datetime | None = N
     snapshot = getattr(pack, "snapshot", None)  # loaded with the pack (selectors.pack_get_visible)
     fresh = snapshots.snapshot_is_fresh(snapshot, pack, now=now)
     if fresh and snapshot_reads_on(viewer_key):
-        return presenters.signals_from_snapshot(snapshot), snapshot.sticker_count
+        return presenters.signals(snapshot), snapshot.sticker_count
     scores = snapshots.pack_scores_live([pack], now=now)[pack.id]
     if not fresh and selectors.pack_is_listed(pack):
         transaction.on_commit(lambda: events.snapshot_refresh_enqueue([pack.id]))
-    return presenters.signals_from_scores(scores), scores.sticker_count
+    return presenters.signals(scores), scores.sticker_count
 
 
 def pack_detail(pack_key: str, *, viewer, anonymous: bool, viewer_key: str) -> dict:
@@ -215,7 +214,7 @@ def owner_packs(user) -> dict:
     rows = []
     for pack in packs:
         snapshot = getattr(pack, "snapshot", None)
-        signals = presenters.signals_from_snapshot(snapshot) if snapshot else presenters.empty_signals(pack)
+        signals = presenters.signals(snapshot) if snapshot else presenters.empty_signals(pack)
         rows.append((pack, signals, pack.item_count))
     data = summaries(rows, anonymous=False)
     stats = {
@@ -230,9 +229,7 @@ def owner_packs(user) -> dict:
 
 
 def pack_summary_for(snapshot, *, anonymous: bool) -> dict:
-    [summary] = summaries(
-        [(snapshot.pack, presenters.signals_from_snapshot(snapshot), snapshot.sticker_count)], anonymous=anonymous
-    )
+    [summary] = summaries([(snapshot.pack, presenters.signals(snapshot), snapshot.sticker_count)], anonymous=anonymous)
     return summary
 
 

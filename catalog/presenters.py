@@ -42,19 +42,12 @@ def engagement_data(engagement) -> dict:
     }
 
 
-def signals_from_snapshot(snapshot) -> dict:
-    data = {name: getattr(snapshot, name) for name in SIGNAL_FIELDS}
-    data["nsfw_level"] = snapshot.nsfw_level
-    data["sensitive_content"] = snapshot.sensitive_content
-    data["trending_now"] = snapshot.trend_score >= ranking.TRENDING_THRESHOLD
-    return data
-
-
-def signals_from_scores(scores: ranking.PackScores) -> dict:
-    data = {name: getattr(scores, name) for name in SIGNAL_FIELDS}
-    data["nsfw_level"] = scores.nsfw_level
-    data["sensitive_content"] = scores.sensitive_content
-    data["trending_now"] = scores.trending_now
+def signals(source) -> dict:
+    """`signals` of a PackScoreSnapshot or of live ranking.PackScores (same attribute names)."""
+    data = {name: getattr(source, name) for name in SIGNAL_FIELDS}
+    data["nsfw_level"] = source.nsfw_level
+    data["sensitive_content"] = source.sensitive_content
+    data["trending_now"] = source.trend_score >= ranking.TRENDING_THRESHOLD
     return data
 
 
