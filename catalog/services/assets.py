@@ -1,4 +1,9 @@
-"""Storing sticker bytes as globally deduplicated assets."""
+"""Stored sticker bytes and their asset rows, deduplicated globally by sha256.
+
+Bytes are written (keyed by their sha256) before the row that references them; a writer whose
+transaction then fails deletes them again unless a row uses them. Two concurrent inserts of
+the same sha256 end in one row: the loser of the insert race reads the winner's row.
+"""
 
 import hashlib
 
@@ -6,11 +11,44 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 
+from catalog.errors import CatalogError
 from catalog.models import StickerAsset
 
 
 def asset_storage_key(sha256: str) -> str:
     return f"stickers/{sha256[:2]}/{sha256}.webp"
+
+
+def asset_bytes_store(key: str, data: bytes) -> bool:
+    """Write the bytes unless they are there already; True when this call wrote them."""
+    if default_storage.exists(key):
+        return False
+    try:
+        default_storage.save(key, ContentFile(data))
+    except OSError as exc:
+        raise CatalogError("could not store the sticker", code="STORAGE_ERROR", status=503) from exc
+    return True
+
+
+def asset_bytes_forget(key: str) -> None:
+    """Delete bytes a failed write left behind, unless an asset row uses them."""
+    if not StickerAsset.objects.filter(storage_key=key).exists():
+        default_storage.delete(key)
+
+
+def asset_row_get_or_create(*, sha256: str, data: bytes, **fields) -> tuple[StickerAsset, bool]:
+    """The row for these bytes (already stored), created if new; safe inside a transaction."""
+    existing = StickerAsset.objects.filter(sha256=sha256).first()
+    if existing is not None:
+        return existing, False
+    try:
+        with transaction.atomic():
+            asset = StickerAsset.objects.create(
+                sha256=sha256, storage_key=asset_storage_key(sha256), size_bytes=len(data), **fields
+            )
+    except IntegrityError:
+        return StickerAsset.objects.get(sha256=sha256), False
+    return asset, True
 
 
 def asset_get_or_create(
@@ -23,31 +61,16 @@ def asset_get_or_create(
     height: int | None,
     perceptual_hash: str = "",
 ) -> tuple[StickerAsset, bool]:
-    """Return the asset for these bytes, creating it (and storing the bytes) if it is new.
-
-    The unique sha256 makes two concurrent uploads of the same bytes end in one row: the
-    loser of the insert race reads the winner's row.
-    """
+    """Store the bytes and return their asset, creating it if it is new."""
     sha256 = hashlib.sha256(data).hexdigest()
-    existing = StickerAsset.objects.filter(sha256=sha256).first()
-    if existing is not None:
-        return existing, False
-    key = asset_storage_key(sha256)
-    if not default_storage.exists(key):
-        default_storage.save(key, ContentFile(data))
-    try:
-        with transaction.atomic():
-            asset = StickerAsset.objects.create(
-                sha256=sha256,
-                owner=owner,
-                mimetype=mimetype,
-                is_animated=is_animated,
-                width=width,
-                height=height,
-                size_bytes=len(data),
-                storage_key=key,
-                perceptual_hash=perceptual_hash,
-            )
-    except IntegrityError:
-        return StickerAsset.objects.get(sha256=sha256), False
-    return asset, True
+    asset_bytes_store(asset_storage_key(sha256), data)
+    return asset_row_get_or_create(
+        sha256=sha256,
+        data=data,
+        owner=owner,
+        mimetype=mimetype,
+        is_animated=is_animated,
+        width=width,
+        height=height,
+        perceptual_hash=perceptual_hash,
+    )

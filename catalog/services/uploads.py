@@ -1,22 +1,25 @@
 """Sticker uploads (SPEC §2.1): convert outside any transaction, then add the item under the
 pack's row lock so concurrent uploads never pass the 30-item limit nor clash on position.
 
-Stored bytes are keyed by sha256 and written before the row that references them; if the
-transaction then fails and no row references those bytes, they are deleted again.
+Stored bytes are written before the rows (catalog.services.assets); if the transaction then
+fails and no row references those bytes, they are deleted again.
 """
 
 import hashlib
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
-from django.db import IntegrityError, transaction
+from django.db import transaction
 
 from catalog.errors import CatalogError, Conflict, InvalidInput
 from catalog.events import STICKER_ASSET_CREATED
-from catalog.models import StickerAsset, StickerPack, StickerPackItem
-from catalog.services.assets import asset_storage_key
+from catalog.models import StickerPack, StickerPackItem
+from catalog.services.assets import (
+    asset_bytes_forget,
+    asset_bytes_store,
+    asset_row_get_or_create,
+    asset_storage_key,
+)
 from catalog.services.images import ImageRejected, convert_upload
 from catalog.services.packs import owned_pack_for_update, pack_changed
 from outbox.services import publish
@@ -77,22 +80,6 @@ def read_upload(file) -> bytes:
     return file.read(settings.STICKER_UPLOAD_SOURCE_MAX_BYTES + 1)
 
 
-def _store_bytes(key: str, data: bytes) -> bool:
-    """Write the bytes unless they are there already; True when this call wrote them."""
-    if default_storage.exists(key):
-        return False
-    try:
-        default_storage.save(key, ContentFile(data))
-    except OSError as exc:
-        raise CatalogError("could not store the sticker", code="STORAGE_ERROR", status=503) from exc
-    return True
-
-
-def _forget_bytes(key: str) -> None:
-    if not StickerAsset.objects.filter(storage_key=key).exists():
-        default_storage.delete(key)
-
-
 def sticker_upload(
     *, user, pack_key: str, data: bytes, emojis=None, accessibility_label: str = "", upload_id=None, request_id=""
 ) -> UploadResult:
@@ -112,14 +99,13 @@ def sticker_upload(
         raise CatalogError(exc.message, code=exc.code, status=exc.status) from None
     sha256 = hashlib.sha256(sticker.data).hexdigest()
     key = asset_storage_key(sha256)
-    wrote = _store_bytes(key, sticker.data)
+    wrote = asset_bytes_store(key, sticker.data)
     try:
         result = _add_item(
             user=user,
             pack_key=pack_key,
             sticker=sticker,
             sha256=sha256,
-            key=key,
             emojis=emojis,
             label=label,
             upload_id=upload_id,
@@ -127,47 +113,39 @@ def sticker_upload(
         )
     except BaseException:
         if wrote:
-            _forget_bytes(key)
+            asset_bytes_forget(key)
         raise
     # Another upload of the same bytes may have removed them between our write and commit.
-    if not default_storage.exists(key):
-        default_storage.save(key, ContentFile(sticker.data))
+    asset_bytes_store(key, sticker.data)
     return result
 
 
-def _add_item(*, user, pack_key, sticker, sha256, key, emojis, label, upload_id, request_id) -> UploadResult:
+def _add_item(*, user, pack_key, sticker, sha256, emojis, label, upload_id, request_id) -> UploadResult:
     with transaction.atomic():
         pack = owned_pack_for_update(pack_key=pack_key, user=user)
         existing = _existing_item(pack, upload_id=upload_id, sha256=sha256)
         if existing is not None:
             return UploadResult(item=existing, created=False)
         count = _check_room(pack)
-        asset = StickerAsset.objects.filter(sha256=sha256).first()
-        if asset is None:
-            try:
-                with transaction.atomic():
-                    asset = StickerAsset.objects.create(
-                        sha256=sha256,
-                        owner=user,
-                        mimetype=sticker.mimetype,
-                        is_animated=sticker.is_animated,
-                        width=sticker.width,
-                        height=sticker.height,
-                        size_bytes=len(sticker.data),
-                        storage_key=key,
-                        perceptual_hash=sticker.perceptual_hash,
-                    )
-            except IntegrityError:
-                asset = StickerAsset.objects.get(sha256=sha256)  # a concurrent upload won the insert
-            else:
-                publish(
-                    event_type=STICKER_ASSET_CREATED,
-                    aggregate_type="asset",
-                    aggregate_id=asset.id,
-                    payload={"asset_id": asset.id, "pack_id": pack.id},
-                    idempotency_key=f"asset-created:{asset.id}",
-                    request_id=request_id,
-                )
+        asset, created = asset_row_get_or_create(
+            sha256=sha256,
+            data=sticker.data,
+            owner=user,
+            mimetype=sticker.mimetype,
+            is_animated=sticker.is_animated,
+            width=sticker.width,
+            height=sticker.height,
+            perceptual_hash=sticker.perceptual_hash,
+        )
+        if created:
+            publish(
+                event_type=STICKER_ASSET_CREATED,
+                aggregate_type="asset",
+                aggregate_id=asset.id,
+                payload={"asset_id": asset.id, "pack_id": pack.id},
+                idempotency_key=f"asset-created:{asset.id}",
+                request_id=request_id,
+            )
         item = StickerPackItem.objects.create(
             pack=pack,
             asset=asset,
