@@ -46,7 +46,6 @@ sys.path.insert(0, str(ROOT))
 
 from bench.httpload import run_load, summarize  # noqa: E402
 from bench.queue_bench import mysql_admin, with_db  # noqa: E402
-from catalog.ranking import SCORE_FIELDS  # noqa: E402  (pure module: no Django needed)
 
 SECRET_KEY = "bench-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"
 LIST_PATH = "/api/sticker-packs"
@@ -127,26 +126,14 @@ class Build:
         self.rows.setdefault(type(obj), []).append(obj)
 
 
-# Snapshot columns the builder always computes; any other column is copied from the pack or
-# its engagement row when a field of the same name exists there (see snapshot_copied_fields).
-SNAPSHOT_COMPUTED = {
-    "id",
-    "pack",
-    *SCORE_FIELDS,
-    "nsfw_level",
-    "sensitive_content",
-    "sticker_count",
-    "tags",
-    "scores",
-    "source_version",
-    "refreshed_at",
-}
-
-
 def snapshot_copied_fields() -> tuple[dict[str, tuple[str, str]], list[str]]:
     """Denormalised snapshot columns: {snapshot attname: ("pack"|"engagement", source attname)},
-    and the names of columns with no source (left at their default)."""
+    and the names of columns with no source (left at their default). The builder computes the
+    scored columns itself (catalog.services.snapshots.SCORED_FIELDS)."""
     from catalog.models import PackEngagement, PackScoreSnapshot, StickerPack
+    from catalog.services.snapshots import SCORED_FIELDS
+
+    computed = {"id", "pack", *SCORED_FIELDS}
 
     sources = {
         "engagement": {f.attname for f in PackEngagement._meta.concrete_fields if f.attname.endswith("_count")},
@@ -154,7 +141,7 @@ def snapshot_copied_fields() -> tuple[dict[str, tuple[str, str]], list[str]]:
     }
     copied, unmatched = {}, []
     for f in PackScoreSnapshot._meta.concrete_fields:
-        if f.name in SNAPSHOT_COMPUTED:
+        if f.name in computed:
             continue
         candidates = (f.attname, f.attname.removeprefix("pack_"))
         match = next(

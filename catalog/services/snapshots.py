@@ -18,7 +18,8 @@ from catalog.models import InteractionEvent, PackScoreSnapshot, StickerPack, Sti
 from catalog.services.readcache import pack_reads_changed
 
 SWEEP_BATCH_SIZE = 500
-SNAPSHOT_FIELDS = [
+# Columns computed from the pack's content, then sort keys copied from the pack and its counters.
+SCORED_FIELDS = [
     *ranking.SCORE_FIELDS,
     "nsfw_level",
     "sensitive_content",
@@ -27,10 +28,9 @@ SNAPSHOT_FIELDS = [
     "scores",
     "source_version",
     "refreshed_at",
-    "published_at",
-    "like_count",
-    "download_count",
 ]
+SORT_KEY_FIELDS = ["published_at", "like_count", "download_count"]
+SNAPSHOT_FIELDS = SCORED_FIELDS + SORT_KEY_FIELDS
 
 
 def ranking_weights() -> dict:
