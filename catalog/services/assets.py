@@ -51,6 +51,17 @@ def asset_row_get_or_create(*, sha256: str, data: bytes, **fields) -> tuple[Stic
     return asset, True
 
 
+def sticker_fields(sticker) -> dict:
+    """The asset columns a converted sticker (catalog.services.images.ConvertedSticker) fills."""
+    return {
+        "mimetype": sticker.mimetype,
+        "is_animated": sticker.is_animated,
+        "width": sticker.width,
+        "height": sticker.height,
+        "perceptual_hash": sticker.perceptual_hash,
+    }
+
+
 def asset_get_or_create(
     *,
     data: bytes,

@@ -8,6 +8,7 @@ packs, never into safe ones. Near-duplicates (perceptual hash within a few bits)
 """
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -210,25 +211,33 @@ def _curate_theme(group: Group, packs: list[StickerPack], budget: int, max_bits:
     return len(additions)
 
 
-def curation_cycle() -> dict:
-    with cycle_measured("curation_cycle") as counts:
+def _exclusive_cycle(name: str, body: Callable[[dict], None]) -> dict:
+    """Run `body(counts)` holding the auto-pack lease, measured as cycle `name`; `skipped` when
+    another curation or rebuild holds it."""
+    with cycle_measured(name) as counts:
         try:
             with held_lease(LOCK_NAME, ttl_seconds=_setting("AUTO_PACK_LOCK_TTL_SECONDS", 900)):
-                budget = _setting("CURATION_ADD_BUDGET", 600)
-                max_bits = _setting("CURATION_NEAR_DUPLICATE_BITS", 6)
-                groups = curation_candidates()
-                packs = auto_packs_by_theme()
-                added = 0
-                for theme_key in sorted(groups):
-                    if added >= budget:
-                        break
-                    added += _curate_theme(groups[theme_key], packs.get(theme_key, []), budget - added, max_bits)
-                counts.update(
-                    themes=len(groups), candidates=sum(len(g.candidates) for g in groups.values()), added=added
-                )
+                body(counts)
         except LeaseBusy:
             counts["skipped"] = 1
     return dict(counts)
+
+
+def _curate(counts: dict) -> None:
+    budget = _setting("CURATION_ADD_BUDGET", 600)
+    max_bits = _setting("CURATION_NEAR_DUPLICATE_BITS", 6)
+    groups = curation_candidates()
+    packs = auto_packs_by_theme()
+    added = 0
+    for theme_key in sorted(groups):
+        if added >= budget:
+            break
+        added += _curate_theme(groups[theme_key], packs.get(theme_key, []), budget - added, max_bits)
+    counts.update(themes=len(groups), candidates=sum(len(g.candidates) for g in groups.values()), added=added)
+
+
+def curation_cycle() -> dict:
+    return _exclusive_cycle("curation_cycle", _curate)
 
 
 def _misfits(theme_key: str, items: list[StickerPackItem], wanted: set[int], index: NearDuplicateIndex) -> list:
@@ -242,32 +251,30 @@ def _misfits(theme_key: str, items: list[StickerPackItem], wanted: set[int], ind
     return misfits
 
 
+def _rebuild(counts: dict) -> None:
+    budget = _setting("REBUILD_REMOVE_BUDGET", 600)
+    max_bits = _setting("CURATION_NEAR_DUPLICATE_BITS", 6)
+    groups = curation_candidates()
+    removed = touched = 0
+    for theme_key, packs in sorted(auto_packs_by_theme().items()):
+        wanted = {c.asset_id for c in groups.get(theme_key, Group(theme_key)).candidates}
+        members = _members(packs)
+        index = NearDuplicateIndex(max_bits)
+        for pack in packs:
+            misfits = _misfits(theme_key, members[pack.id], wanted, index)[: max(0, budget - removed)]
+            if not misfits and pack.pack_status == pack_status_for(len(members[pack.id])):
+                continue
+            with transaction.atomic():
+                pack = StickerPack.objects.select_for_update().get(pk=pack.pk)
+                StickerPackItem.objects.filter(pk__in=[m.pk for m in misfits]).delete()
+                compact_positions(pack)
+                _settle(pack, [])
+            removed += len(misfits)
+            touched += 1
+    counts.update(removed=removed, packs_touched=touched)
+
+
 def rebuild_cycle() -> dict:
     """Remove items that no longer fit their auto pack (theme changed, turned NSFW or safe,
     left every public pack, or a near-duplicate), keep positions dense and covers right."""
-    with cycle_measured("rebuild_cycle") as counts:
-        try:
-            with held_lease(LOCK_NAME, ttl_seconds=_setting("AUTO_PACK_LOCK_TTL_SECONDS", 900)):
-                budget = _setting("REBUILD_REMOVE_BUDGET", 600)
-                max_bits = _setting("CURATION_NEAR_DUPLICATE_BITS", 6)
-                groups = curation_candidates()
-                removed = touched = 0
-                for theme_key, packs in sorted(auto_packs_by_theme().items()):
-                    wanted = {c.asset_id for c in groups.get(theme_key, Group(theme_key)).candidates}
-                    members = _members(packs)
-                    index = NearDuplicateIndex(max_bits)
-                    for pack in packs:
-                        misfits = _misfits(theme_key, members[pack.id], wanted, index)[: max(0, budget - removed)]
-                        if not misfits and pack.pack_status == pack_status_for(len(members[pack.id])):
-                            continue
-                        with transaction.atomic():
-                            pack = StickerPack.objects.select_for_update().get(pk=pack.pk)
-                            StickerPackItem.objects.filter(pk__in=[m.pk for m in misfits]).delete()
-                            compact_positions(pack)
-                            _settle(pack, [])
-                        removed += len(misfits)
-                        touched += 1
-                counts.update(removed=removed, packs_touched=touched)
-        except LeaseBusy:
-            counts["skipped"] = 1
-    return dict(counts)
+    return _exclusive_cycle("rebuild_cycle", _rebuild)

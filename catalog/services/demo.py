@@ -10,7 +10,7 @@ from django.utils import timezone
 from PIL import Image, ImageDraw
 
 from catalog.models import PackEngagement, StickerPack, StickerPackItem
-from catalog.services.assets import asset_get_or_create
+from catalog.services.assets import asset_get_or_create, sticker_fields
 from catalog.services.images import convert_upload
 from catalog.services.snapshots import snapshot_sweep
 
@@ -92,15 +92,7 @@ def demo_catalog_seed(*, packs: int = 12) -> int:
         count = 6 + (index * 5) % 25
         for position in range(1, count + 1):
             sticker = convert_upload(_sticker_png(index * 100 + position))
-            asset, _ = asset_get_or_create(
-                data=sticker.data,
-                owner=owner,
-                mimetype=sticker.mimetype,
-                is_animated=sticker.is_animated,
-                width=sticker.width,
-                height=sticker.height,
-                perceptual_hash=sticker.perceptual_hash,
-            )
+            asset, _ = asset_get_or_create(data=sticker.data, owner=owner, **sticker_fields(sticker))
             StickerPackItem.objects.create(
                 pack=pack, asset=asset, position=position, emojis=[emoji], accessibility_label=f"{name} #{position}"
             )

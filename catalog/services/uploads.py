@@ -19,6 +19,7 @@ from catalog.services.assets import (
     asset_bytes_store,
     asset_row_get_or_create,
     asset_storage_key,
+    sticker_fields,
 )
 from catalog.services.images import ImageRejected, convert_upload
 from catalog.services.packs import owned_pack_for_update, pack_changed
@@ -128,14 +129,7 @@ def _add_item(*, user, pack_key, sticker, sha256, emojis, label, upload_id, requ
             return UploadResult(item=existing, created=False)
         count = _check_room(pack)
         asset, created = asset_row_get_or_create(
-            sha256=sha256,
-            data=sticker.data,
-            owner=user,
-            mimetype=sticker.mimetype,
-            is_animated=sticker.is_animated,
-            width=sticker.width,
-            height=sticker.height,
-            perceptual_hash=sticker.perceptual_hash,
+            sha256=sha256, data=sticker.data, owner=user, **sticker_fields(sticker)
         )
         if created:
             publish(
