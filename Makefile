@@ -12,10 +12,12 @@ $(VENV)/bin/python:
 	$(PY) -m pip install --quiet --upgrade pip
 
 $(VENV)/.deps: requirements.txt | $(VENV)/bin/python
+	bin/system-deps build
 	$(PY) -m pip install --quiet -r requirements.txt
 	touch $@
 
 $(VENV)/.dev-deps: requirements.txt requirements-dev.txt requirements-nsfw.txt | $(VENV)/bin/python
+	bin/system-deps build test
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $(VENV)/.deps $@
 
@@ -29,6 +31,11 @@ seed: migrate
 	DEBUG=true $(PY) manage.py seed_demo
 
 run: seed
+	@echo "== Packyard (embedded mode) =="
+	@echo "  site        http://127.0.0.1:8000/"
+	@echo "  admin       http://127.0.0.1:8000/admin/   login admin / admin-password-123"
+	@echo "  API schema  http://127.0.0.1:8000/api/schema"
+	@echo "  demo owner  demo / demo-password-123   (POST /api/auth/token for a token)"
 	DEBUG=true $(VENV)/bin/honcho start -f Procfile
 
 lint: dev-deps
@@ -36,6 +43,7 @@ lint: dev-deps
 	$(VENV)/bin/ruff format --check .
 
 test: dev-deps
+	@bin/system-deps build test
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	PACKYARD_TESTING=1 $(PY) manage.py check

@@ -41,6 +41,27 @@ def test_seed_demo_is_idempotent_and_makes_real_images():
         assert image.format == "WEBP"
 
 
+@pytest.mark.django_db
+def test_readme_logins_authenticate_after_seed_demo(client, settings):
+    import re
+    from pathlib import Path
+
+    from django.contrib.auth import authenticate
+
+    readme = Path(__file__).resolve().parent.parent.joinpath("README.md").read_text()
+    logins = dict(re.findall(r"`(\w+)` / `([^`]+)`", readme))
+    assert {"demo", "admin"} <= set(logins)
+    settings.DEBUG = True  # make run seeds in DEBUG; the demo superuser exists only there
+    call_command("seed_demo", packs=1)
+    for username, password in logins.items():
+        assert authenticate(username=username, password=password) is not None, username
+    assert authenticate(username="admin", password=logins["admin"]).is_superuser
+    response = client.post(
+        "/api/auth/token", {"username": "demo", "password": logins["demo"]}, content_type="application/json"
+    )
+    assert response.status_code == 200 and response.json()["token"]
+
+
 def test_healthz(client):
     response = client.get("/healthz")
     assert response.status_code == 200

@@ -4,6 +4,7 @@ import io
 import math
 import random
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
@@ -28,6 +29,11 @@ THEMES = [
     ("Late Night", "night", ["night", "moon"], "🌙"),
     ("Spicy Memes", "spicy", ["memes", "adult"], "🌶"),
 ]
+DEMO_USERNAME = "demo"
+DEMO_PASSWORD = "demo-password-123"
+# A superuser for the admin, created only in DEBUG (embedded `make run`), never in production.
+DEMO_ADMIN_USERNAME = "admin"
+DEMO_ADMIN_PASSWORD = "admin-password-123"
 PUBLISHERS = ["Ana Lima", "Studio Kite", "Bruno", "Packyard Team", "Mika"]
 
 
@@ -58,10 +64,14 @@ def _sticker_png(seed: int) -> bytes:
 def demo_catalog_seed(*, packs: int = 12) -> int:
     """Create up to `packs` demo packs; packs that exist (by key) are left as they are."""
     User = get_user_model()
-    owner, _ = User.objects.get_or_create(username="demo", defaults={"email": "demo@example.com"})
-    if not owner.has_usable_password():
-        owner.set_password("demo-password-123")
+    owner, _ = User.objects.get_or_create(username=DEMO_USERNAME, defaults={"email": "demo@example.com"})
+    # get_or_create leaves password "" (which Django counts as usable): set it whenever it is
+    # empty or unusable, so the README's login works; a password changed since is kept.
+    if not owner.password or not owner.has_usable_password():
+        owner.set_password(DEMO_PASSWORD)
         owner.save(update_fields=["password"])
+    if settings.DEBUG and not User.objects.filter(username=DEMO_ADMIN_USERNAME).exists():
+        User.objects.create_superuser(username=DEMO_ADMIN_USERNAME, email="", password=DEMO_ADMIN_PASSWORD)
     created = 0
     now = timezone.now()
     for index in range(packs):
