@@ -1,16 +1,19 @@
+from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.admin.options import ActionLocation
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
 from catalog import models
-from catalog.services import moderation
-from catalog.services.packs import pack_changed
+from catalog.selectors import normal_pack_key
+from catalog.services import creators, moderation
 
 
 def _run_each(modeladmin, request, queryset, service, done: str) -> None:
@@ -24,6 +27,33 @@ def thumbnail(asset_id: int | None, size: int = 64) -> str:
         return "-"
     url = reverse("admin:catalog_stickerasset_image", args=[asset_id])
     return format_html('<img src="{}" width="{}" height="{}" alt="sticker {}">', url, size, size, asset_id)
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(
+        max_length=moderation.REASON_MAX,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        help_text="Recorded in the pack's moderation history and shown to its owner.",
+    )
+
+
+class PackModerationChangeInline(admin.TabularInline):
+    """The pack's moderation history (append-only)."""
+
+    model = models.PackModerationChange
+    fk_name = "pack"
+    extra = 0
+    can_delete = False
+    fields = ["changed_at", "changed_by", "action", "reason", "before", "after", "source"]
+    readonly_fields = fields
+    ordering = ["-changed_at", "-id"]
+    verbose_name_plural = "moderation history"
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
 
 class StickerPackItemInline(admin.TabularInline):
@@ -67,42 +97,171 @@ class StickerPackAdmin(admin.ModelAdmin):
     ]
     search_fields = ["name", "pack_key", "publisher", "description"]
     raw_id_fields = ["owner", "cover"]
-    readonly_fields = ["version", "created_at", "updated_at", "content_updated_at", "published_at"]
-    inlines = [StickerPackItemInline]
+    readonly_fields = [
+        "version",
+        "created_at",
+        "updated_at",
+        "content_updated_at",
+        "published_at",
+        "first_listed_at",
+        "moderation_sensitive",
+        "moderation_hold",
+        "moderation_reason",
+        "moderated_at",
+    ]
+    inlines = [StickerPackItemInline, PackModerationChangeInline]
     list_select_related = ["owner"]
-    actions = ["unpublish", "soft_delete", "restore", "mark_sensitive", "unmark_sensitive"]
+    actions = ["unpublish", "lift_hold", "mark_sensitive", "unmark_sensitive", "soft_delete", "restore"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # The key is the pack's URL (and its cache entries): fixed once created.
+        return [*self.readonly_fields, "pack_key"] if obj else self.readonly_fields
 
     def save_model(self, request, obj, form, change):
-        """Edits go through the same path as an owner's: version bump and PACK_UPDATED."""
+        """Edits go through the same path as an owner's (version bump, PACK_UPDATED), audited."""
         if not change:
+            obj.pack_key = normal_pack_key(obj.pack_key)
             super().save_model(request, obj, form, change)
             return
-        pack_changed(obj, fields=list(form.changed_data))
+        moderation.pack_staff_edit(obj, fields=list(form.changed_data), by=request.user)
 
     def get_actions(self, request, action_location=ActionLocation.CHANGE_LIST):
         actions = super().get_actions(request, action_location=action_location)
         actions.pop("delete_selected", None)  # soft delete instead
         return actions
 
-    @admin.action(description="Unpublish selected packs", permissions=["change"])
+    def _moderate(self, request, queryset, *, action: str, title: str, service, done: str):
+        """Ask for the reason on an intermediate page, then apply the decision to each pack (one
+        transaction and one audit row each)."""
+        form = ReasonForm(request.POST if "apply" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            reason = form.cleaned_data["reason"]
+            ids = list(queryset.values_list("pk", flat=True))
+            changed = sum(1 for pk in ids if service(pack_id=pk, by=request.user, reason=reason))
+            self.message_user(request, f"{changed} {done}.", messages.SUCCESS)
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": title,
+            "opts": self.model._meta,
+            "queryset": queryset,
+            "form": form,
+            "action": action,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/catalog/stickerpack/moderation_reason.html", context)
+
+    @admin.action(description="Unpublish and hold publishing", permissions=["change"])
     def unpublish(self, request, queryset):
-        _run_each(self, request, queryset, moderation.pack_unpublish, "packs unpublished")
+        return self._moderate(
+            request, queryset, action="unpublish", title="Unpublish and hold publishing",
+            service=moderation.pack_unpublish, done="packs unpublished and held",
+        )  # fmt: skip
+
+    @admin.action(description="Lift the publishing hold", permissions=["change"])
+    def lift_hold(self, request, queryset):
+        return self._moderate(
+            request, queryset, action="lift_hold", title="Lift the publishing hold",
+            service=moderation.pack_hold_lift, done="holds lifted",
+        )  # fmt: skip
+
+    @admin.action(description="Mark sensitive (staff mark, NSFW)", permissions=["change"])
+    def mark_sensitive(self, request, queryset):
+        return self._moderate(
+            request, queryset, action="mark_sensitive", title="Mark sensitive",
+            service=lambda **kw: moderation.pack_set_sensitive(sensitive=True, **kw), done="packs marked",
+        )  # fmt: skip
+
+    @admin.action(description="Clear the staff sensitive mark", permissions=["change"])
+    def unmark_sensitive(self, request, queryset):
+        return self._moderate(
+            request, queryset, action="unmark_sensitive", title="Clear the staff sensitive mark",
+            service=lambda **kw: moderation.pack_set_sensitive(sensitive=False, **kw), done="packs unmarked",
+        )  # fmt: skip
 
     @admin.action(description="Soft-delete selected packs", permissions=["change"])
     def soft_delete(self, request, queryset):
-        _run_each(self, request, queryset, moderation.pack_soft_delete, "packs deleted")
+        return self._moderate(
+            request, queryset, action="soft_delete", title="Soft-delete",
+            service=moderation.pack_soft_delete, done="packs deleted",
+        )  # fmt: skip
 
     @admin.action(description="Restore selected packs", permissions=["change"])
     def restore(self, request, queryset):
-        _run_each(self, request, queryset, moderation.pack_restore, "packs restored")
+        return self._moderate(
+            request, queryset, action="restore", title="Restore",
+            service=moderation.pack_restore, done="packs restored",
+        )  # fmt: skip
 
-    @admin.action(description="Mark selected packs sensitive (NSFW)", permissions=["change"])
-    def mark_sensitive(self, request, queryset):
-        _run_each(self, request, queryset, lambda pk: moderation.pack_set_sensitive(pk, True), "packs marked")
 
-    @admin.action(description="Clear the sensitive mark", permissions=["change"])
-    def unmark_sensitive(self, request, queryset):
-        _run_each(self, request, queryset, lambda pk: moderation.pack_set_sensitive(pk, False), "packs unmarked")
+@admin.register(models.PackModerationChange)
+class PackModerationChangeAdmin(admin.ModelAdmin):
+    """Every staff decision on a pack: read-only, append-only."""
+
+    list_display = ["changed_at", "pack_key", "action", "reason", "changed_by", "source"]
+    list_filter = ["action", "source"]
+    search_fields = ["pack_key", "reason"]
+    date_hierarchy = "changed_at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ReservedNameForm(forms.ModelForm):
+    class Meta:
+        model = models.ReservedPublisherName
+        fields = ["name"]
+
+    def clean_name(self):
+        name = self.cleaned_data["name"].strip()
+        key = creators.publisher_key(name)
+        if not key:
+            raise forms.ValidationError("a reserved name needs letters or digits")
+        taken = models.ReservedPublisherName.objects.filter(name_key=key).exclude(pk=self.instance.pk)
+        if taken.exists():
+            raise forms.ValidationError("this name (or one that differs only in case or punctuation) is reserved")
+        self.instance.name_key = key
+        return name
+
+
+class ReservedPublisherNameInline(admin.TabularInline):
+    model = models.ReservedPublisherName
+    form = ReservedNameForm
+    extra = 0
+    fields = ["name", "created_by", "created_at"]
+    readonly_fields = ["created_by", "created_at"]
+
+
+@admin.register(models.CreatorProfile)
+class CreatorProfileAdmin(admin.ModelAdmin):
+    """Creators: display name, the verified badge (staff only) and the names only they may publish as."""
+
+    list_display = ["user", "display_name", "is_verified", "verified_by", "verified_at"]
+    list_filter = ["is_verified"]
+    search_fields = ["display_name", "user__username", "reserved_names__name"]
+    raw_id_fields = ["user"]
+    fields = ["user", "display_name", "is_verified", "verified_by", "verified_at"]
+    readonly_fields = ["verified_by", "verified_at"]
+    inlines = [ReservedPublisherNameInline]
+
+    def save_model(self, request, obj, form, change):
+        profile = creators.creator_verify(
+            user=obj.user, verified=obj.is_verified, display_name=obj.display_name, by=request.user
+        )
+        obj.pk = profile.pk
+
+    def save_formset(self, request, form, formset, change):
+        for reserved in formset.save(commit=False):
+            reserved.created_by = reserved.created_by or request.user
+            reserved.save()
+        for removed in formset.deleted_objects:
+            removed.delete()
 
 
 @admin.register(models.StickerAsset)
