@@ -62,8 +62,8 @@ def two_level_get_many(keys: list[str], defaults: dict | None = None) -> dict:
 
 def _detail_name(path: str) -> str:
     """The (case-folded) pack key of a detail path ('' for lists and aggregates)."""
-    name = path.removeprefix("/api/sticker-packs/") if path.startswith("/api/sticker-packs/") else ""
-    return "" if name in FIXED_NAMES else normal_pack_key(name)
+    name = normal_pack_key(path.removeprefix("/api/sticker-packs/")) if path.startswith("/api/sticker-packs/") else ""
+    return "" if name in FIXED_NAMES else name
 
 
 def _anonymous(request) -> bool:
