@@ -1,4 +1,5 @@
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.options import ActionLocation
@@ -73,6 +74,31 @@ class StickerPackItemInline(admin.TabularInline):
         return False
 
 
+def moderation_action(name: str, title: str, service, done: str):
+    """An admin action that asks for the reason, then applies `service` to each selected pack."""
+
+    @admin.action(description=title, permissions=["change"])
+    def action(modeladmin, request, queryset):
+        return modeladmin.moderate(request, queryset, action=name, title=title, service=service, done=done)
+
+    action.__name__ = name
+    return action
+
+
+def _sensitive(sensitive: bool):
+    return lambda **decision: moderation.pack_set_sensitive(sensitive=sensitive, **decision)
+
+
+MODERATION_ACTIONS = [
+    moderation_action("unpublish", "Unpublish and hold publishing", moderation.pack_unpublish, "packs held"),
+    moderation_action("lift_hold", "Lift the publishing hold", moderation.pack_hold_lift, "holds lifted"),
+    moderation_action("mark_sensitive", "Mark sensitive (staff mark)", _sensitive(True), "packs marked"),
+    moderation_action("unmark_sensitive", "Clear the staff sensitive mark", _sensitive(False), "packs unmarked"),
+    moderation_action("soft_delete", "Soft-delete", moderation.pack_soft_delete, "packs deleted"),
+    moderation_action("restore", "Restore", moderation.pack_restore, "packs restored"),
+]
+
+
 @admin.register(models.StickerPack)
 class StickerPackAdmin(admin.ModelAdmin):
     list_display = [
@@ -111,7 +137,7 @@ class StickerPackAdmin(admin.ModelAdmin):
     ]
     inlines = [StickerPackItemInline, PackModerationChangeInline]
     list_select_related = ["owner"]
-    actions = ["unpublish", "lift_hold", "mark_sensitive", "unmark_sensitive", "soft_delete", "restore"]
+    actions = MODERATION_ACTIONS
 
     def get_readonly_fields(self, request, obj=None):
         # The key is the pack's URL (and its cache entries): fixed once created.
@@ -130,7 +156,7 @@ class StickerPackAdmin(admin.ModelAdmin):
         actions.pop("delete_selected", None)  # soft delete instead
         return actions
 
-    def _moderate(self, request, queryset, *, action: str, title: str, service, done: str):
+    def moderate(self, request, queryset, *, action: str, title: str, service, done: str):
         """Ask for the reason on an intermediate page, then apply the decision to each pack (one
         transaction and one audit row each)."""
         form = ReasonForm(request.POST if "apply" in request.POST else None)
@@ -150,48 +176,6 @@ class StickerPackAdmin(admin.ModelAdmin):
             "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
         }
         return TemplateResponse(request, "admin/catalog/stickerpack/moderation_reason.html", context)
-
-    @admin.action(description="Unpublish and hold publishing", permissions=["change"])
-    def unpublish(self, request, queryset):
-        return self._moderate(
-            request, queryset, action="unpublish", title="Unpublish and hold publishing",
-            service=moderation.pack_unpublish, done="packs unpublished and held",
-        )  # fmt: skip
-
-    @admin.action(description="Lift the publishing hold", permissions=["change"])
-    def lift_hold(self, request, queryset):
-        return self._moderate(
-            request, queryset, action="lift_hold", title="Lift the publishing hold",
-            service=moderation.pack_hold_lift, done="holds lifted",
-        )  # fmt: skip
-
-    @admin.action(description="Mark sensitive (staff mark, NSFW)", permissions=["change"])
-    def mark_sensitive(self, request, queryset):
-        return self._moderate(
-            request, queryset, action="mark_sensitive", title="Mark sensitive",
-            service=lambda **kw: moderation.pack_set_sensitive(sensitive=True, **kw), done="packs marked",
-        )  # fmt: skip
-
-    @admin.action(description="Clear the staff sensitive mark", permissions=["change"])
-    def unmark_sensitive(self, request, queryset):
-        return self._moderate(
-            request, queryset, action="unmark_sensitive", title="Clear the staff sensitive mark",
-            service=lambda **kw: moderation.pack_set_sensitive(sensitive=False, **kw), done="packs unmarked",
-        )  # fmt: skip
-
-    @admin.action(description="Soft-delete selected packs", permissions=["change"])
-    def soft_delete(self, request, queryset):
-        return self._moderate(
-            request, queryset, action="soft_delete", title="Soft-delete",
-            service=moderation.pack_soft_delete, done="packs deleted",
-        )  # fmt: skip
-
-    @admin.action(description="Restore selected packs", permissions=["change"])
-    def restore(self, request, queryset):
-        return self._moderate(
-            request, queryset, action="restore", title="Restore",
-            service=moderation.pack_restore, done="packs restored",
-        )  # fmt: skip
 
 
 @admin.register(models.PackModerationChange)
@@ -224,7 +208,7 @@ class ReservedNameForm(forms.ModelForm):
         if not key:
             raise forms.ValidationError("a reserved name needs letters or digits")
         taken = models.ReservedPublisherName.objects.filter(name_key=key).exclude(pk=self.instance.pk)
-        if taken.exists():
+        if taken.exists() or key == creators.publisher_key(settings.AUTO_PACK_PUBLISHER):
             raise forms.ValidationError("this name (or one that differs only in case or punctuation) is reserved")
         self.instance.name_key = key
         return name
@@ -238,6 +222,19 @@ class ReservedPublisherNameInline(admin.TabularInline):
     readonly_fields = ["created_by", "created_at"]
 
 
+class CreatorProfileForm(forms.ModelForm):
+    class Meta:
+        model = models.CreatorProfile
+        fields = ["user", "display_name", "is_verified"]
+
+    def clean(self):
+        data = super().clean()
+        user, name = data.get("user"), data.get("display_name")
+        if data.get("is_verified") and user and name and not creators.publisher_name_free_for(name, user):
+            self.add_error("display_name", "a verified creator's name is reserved for them; this one is taken")
+        return data
+
+
 @admin.register(models.CreatorProfile)
 class CreatorProfileAdmin(admin.ModelAdmin):
     """Creators: display name, the verified badge (staff only) and the names only they may publish as."""
@@ -246,6 +243,7 @@ class CreatorProfileAdmin(admin.ModelAdmin):
     list_filter = ["is_verified"]
     search_fields = ["display_name", "user__username", "reserved_names__name"]
     raw_id_fields = ["user"]
+    form = CreatorProfileForm
     fields = ["user", "display_name", "is_verified", "verified_by", "verified_at"]
     readonly_fields = ["verified_by", "verified_at"]
     inlines = [ReservedPublisherNameInline]

@@ -78,6 +78,11 @@ def _reserved_holder(key: str) -> int | None:
     return ReservedPublisherName.objects.filter(name_key=key).values_list("holder__user_id", flat=True).first()
 
 
+def publisher_name_free_for(name: str, user) -> bool:
+    """True when `name` (folded) is reserved by nobody or by `user`."""
+    return _reserved_holder(publisher_key(name)) in (None, user.pk)
+
+
 def publisher_check(*, user, publisher: str) -> None:
     """Refuse a publisher name reserved by another creator (staff may use any)."""
     key = publisher_key(publisher)
@@ -99,7 +104,7 @@ def publisher_name_reserve(*, name: str, holder, by) -> ReservedPublisherName:
     key = publisher_key(name)
     if not key:
         raise InvalidInput("a reserved name needs letters or digits")
-    if _reserved_holder(key) not in (None, holder.pk):
+    if not publisher_name_free_for(name, holder):
         raise PublisherReserved(f"{name!r} is already reserved for another creator")
     profile, _ = CreatorProfile.objects.get_or_create(user=holder)
     try:

@@ -14,12 +14,6 @@ pytestmark = pytest.mark.django_db
 CHANGELIST = "/admin/catalog/stickerpack/"
 
 
-@pytest.fixture
-def staff(client, staff_user):
-    client.force_login(staff_user)
-    return client
-
-
 def act(staff, action, packs, reason="checked by staff"):
     data = {"action": action, "_selected_action": [p.pk for p in packs], "reason": reason, "apply": "1"}
     return staff.post(CHANGELIST, data, follow=True)

@@ -97,3 +97,21 @@ def make_user(username: str):
     from django.contrib.auth import get_user_model
 
     return get_user_model().objects.create_user(username=username, password=f"{username}-password-123")
+
+
+def test_the_admin_refuses_a_name_another_creator_holds(client, staff_user, user, other_user):
+    from catalog.models import CreatorProfile
+    from catalog.services import creators as creator_services
+
+    creator_services.creator_verify(user=user, verified=True, display_name="Ana Lima", by=staff_user)
+    client.force_login(staff_user)
+    management = {"reserved_names-TOTAL_FORMS": 1, "reserved_names-INITIAL_FORMS": 0,
+                  "reserved_names-MIN_NUM_FORMS": 0, "reserved_names-MAX_NUM_FORMS": 1000}  # fmt: skip
+    for data in (
+        {"display_name": "ANA lima", "is_verified": "on", "reserved_names-0-name": "Bob's"},
+        {"display_name": "Bob", "reserved_names-0-name": "ana-lima"},
+        {"display_name": "Bob", "reserved_names-0-name": "Pack Yard"},
+    ):
+        page = client.post("/admin/catalog/creatorprofile/add/", {"user": other_user.pk, **data, **management})
+        assert page.status_code == 200 and "reserved" in page.content.decode(), data
+    assert not CreatorProfile.objects.filter(user=other_user).exists()

@@ -12,12 +12,6 @@ pytestmark = pytest.mark.django_db
 CHANGELIST = "/admin/catalog/stickerpack/"
 
 
-@pytest.fixture
-def staff(client, staff_user):
-    client.force_login(staff_user)
-    return client
-
-
 def moderate(staff, action: str, pack, reason: str = "reported by three viewers"):
     """Run an admin action on one pack, confirming it on the reason page."""
     return staff.post(

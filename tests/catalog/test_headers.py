@@ -4,8 +4,6 @@ caching of anything that depends on the viewer, no public caching of anonymous e
 import re
 
 import pytest
-from django.core.cache import cache, caches
-from rest_framework.test import APIClient
 
 from tests.catalog.conftest import client_for, make_pack
 from tests.test_settings import _run
@@ -15,18 +13,9 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture(autouse=True)
 def _anonymous_cache_on(settings):
+    """The defaults (the catalog's conftest turns the cache off and clears it around each test)."""
     settings.API_ANONYMOUS_CACHE_SECONDS = 5
     settings.API_ANONYMOUS_DETAIL_CACHE_SECONDS = 300
-    cache.clear()
-    caches["local"].clear()
-    yield
-    cache.clear()
-    caches["local"].clear()
-
-
-@pytest.fixture
-def api():
-    return APIClient()
 
 
 def directives(response) -> dict[str, list[str]]:
