@@ -10,18 +10,14 @@ import unicodedata
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
-from django.core.exceptions import ObjectDoesNotExist
+from django.core.exceptions import ImproperlyConfigured, ObjectDoesNotExist
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from catalog.errors import CatalogError, InvalidInput, NotAllowed
+from catalog.errors import InvalidInput, NotAllowed, PublisherReserved
 from catalog.models import CreatorProfile, ReservedPublisherName
 
 NAME_MAX = 120
-
-
-class PublisherReserved(CatalogError):
-    code, status = "PUBLISHER_RESERVED", 400
 
 
 def publisher_key(name: str) -> str:
@@ -63,6 +59,11 @@ def system_account():
         **{User.USERNAME_FIELD: settings.SYSTEM_ACCOUNT_USERNAME},
         defaults={"is_active": False, "password": make_password(None)},
     )
+    if user.is_active or user.has_usable_password():
+        # Someone can log in as it: giving it the verified house name would be an impersonation.
+        raise ImproperlyConfigured(
+            f"SYSTEM_ACCOUNT_USERNAME={settings.SYSTEM_ACCOUNT_USERNAME!r} is an account people log in with"
+        )
     CreatorProfile.objects.get_or_create(
         user=user, defaults={"display_name": settings.AUTO_PACK_PUBLISHER[:NAME_MAX], "is_verified": True}
     )

@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from catalog.errors import Conflict, InvalidInput, NotAllowed, PackNotFound, StickerNotFound
+from catalog.errors import Conflict, InvalidInput, ModerationLocked, NotAllowed, PackNotFound, StickerNotFound
 from catalog.events import PACK_UPDATED, snapshot_refresh_enqueue
 from catalog.models import StickerPack, StickerPackItem
 from catalog.selectors import normal_pack_key, pack_is_listed, pack_is_visible_to
@@ -29,12 +29,6 @@ EDITABLE = ("name", "publisher", "description", "tags", "visibility", "is_sensit
 @dataclass(frozen=True)
 class PackChanges:
     values: dict
-
-
-class ModerationLocked(Conflict):
-    """The owner tried to undo a staff decision (a sensitive mark, an unpublish hold)."""
-
-    code = "MODERATION_LOCKED"
 
 
 def _locked_by_staff(pack: StickerPack, what: str) -> ModerationLocked:

@@ -115,3 +115,16 @@ def test_the_admin_refuses_a_name_another_creator_holds(client, staff_user, user
         page = client.post("/admin/catalog/creatorprofile/add/", {"user": other_user.pk, **data, **management})
         assert page.status_code == 200 and "reserved" in page.content.decode(), data
     assert not CreatorProfile.objects.filter(user=other_user).exists()
+
+
+def test_the_system_account_is_never_an_account_people_log_in_with(settings):
+    from django.core.exceptions import ImproperlyConfigured
+
+    from catalog.services.creators import system_account
+
+    system = system_account()
+    assert not system.is_active and not system.has_usable_password() and system.creator_profile.is_verified
+    make_user("house")
+    settings.SYSTEM_ACCOUNT_USERNAME = "house"
+    with pytest.raises(ImproperlyConfigured):
+        system_account()
