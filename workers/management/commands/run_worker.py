@@ -14,7 +14,10 @@ class Command(BaseCommand):
         add_worker_arguments(parser)
 
     def handle(self, *args, task_type: str, **options):
+        from workers.backends import discover
+
         import_extra_modules()
+        discover()  # installed apps' `tasks` modules (their @task functions) and PERIODIC tasks
         types = registry.registered_task_types()
         groups = {t.worker_group for t in types.values()}
         if task_type != "all" and task_type not in groups:
@@ -26,7 +29,11 @@ class Command(BaseCommand):
 
         def resolve(item):
             registered = registry.get_task_type(item.type)
-            return (lambda claimed: registered.func(claimed.payload)) if registered else None
+            if registered is None:
+                return None
+            if registered.run_claimed is not None:
+                return lambda claimed: registered.run_claimed(claimed, opts.worker_id)
+            return lambda claimed: registered.func(claimed.payload)
 
         runtime = WorkerRuntime(
             queue=TASKS,
