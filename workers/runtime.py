@@ -316,7 +316,7 @@ class WorkerRuntime:
             )
             # The stuck thread is abandoned (Python cannot kill it); its late result is fenced off.
             error = error_text(TimeLimitExceeded(f"ran over {limit}s"))
-            self._finish([item], lambda i=item: self.queue.fail(i, worker_id=self.options.worker_id, error=error))
+            self._finish([item], lambda i=item, e=error: self.queue.fail(i, worker_id=self.options.worker_id, error=e))
             if held.thread is not None and held.thread in self._threads:
                 self._threads.remove(held.thread)
                 if not self.stopping.is_set():
