@@ -77,6 +77,16 @@ def enqueue_task_many(
     )
 
 
+def task_runner(item, *, worker_id: str):
+    """What runs a claimed task: its registered runner, or None when its type is unknown here."""
+    registered = registry.get_task_type(item.type)
+    if registered is None:
+        return None
+    if registered.run_claimed is not None:
+        return lambda claimed: registered.run_claimed(claimed, worker_id)
+    return lambda claimed: registered.func(claimed.payload)
+
+
 def dedicated_rollout_percent() -> int:
     """Share of cohort buckets (0..100) routed to dedicated workers right now."""
     import os
