@@ -2,6 +2,7 @@
 `get_result()` / `refresh()`, signals (SPEC §5, workers.backends)."""
 
 import signal
+import threading
 from datetime import timedelta
 
 import pytest
@@ -223,3 +224,56 @@ def test_invalid_task_options_are_refused(settings):
     settings.TASKS = {**settings.TASKS, "default": {**settings.TASKS["default"], "QUEUES": ["default", "other"]}}
     with pytest.raises(InvalidTask, match="declared on queue 'default'"):
         add.using(queue_name="other")
+
+
+def test_time_limit_option_fails_an_overrunning_attempt():
+    from tests.workers.tasks_api_for_tests import overruns
+    from workers.runtime import WorkerOptions, WorkerRuntime
+    from workers.services import TASKS, task_runner
+
+    result = overruns.enqueue(3)
+    runtime = WorkerRuntime(
+        queue=TASKS,
+        options=WorkerOptions(worker_id="in-process", once=True, poll_interval=0.05, lease_seconds=1.5),
+        resolve=lambda item: task_runner(item, worker_id="in-process"),
+    )
+    runtime.run()
+    result.refresh()
+    assert result.status == TaskResultStatus.FAILED and result.attempts == 1
+    assert result.errors[0].exception_class_path == "workers.queue.TimeLimitExceeded"
+    # The abandoned attempt finishes its sleep and is fenced off: wait for it inside this test.
+    for thread in threading.enumerate():
+        if thread.name.startswith("executor-") and thread is not threading.current_thread():
+            thread.join(timeout=10)
+    result.refresh()
+    assert result.status == TaskResultStatus.FAILED
+
+
+def test_the_catalogs_periodic_sweep_is_a_task_with_a_result(settings):
+    from catalog.tasks import snapshot_sweep
+    from workers.services import cycle_enqueue_due
+
+    settings.SNAPSHOT_SWEEP_CADENCE_SECONDS = 600
+    for last_buckets in ({}, {}):  # two workers, one bucket: one run
+        cycle_enqueue_due(task_types=["snapshot_sweep"], last_buckets=last_buckets, now=600 * 5000 + 1)
+    row = WorkerTask.objects.get(task_type="snapshot_sweep")
+    assert row.idempotency_key == "pipeline:snapshot_sweep:5000"
+    assert snapshot_sweep.get_result(str(row.pk)).status == TaskResultStatus.READY
+
+
+def test_the_admin_shows_a_task_api_dead_letter_like_any_other(client, staff_user, tmp_path):
+    from workers.runtime import WorkerOptions, WorkerRuntime
+    from workers.services import TASKS, task_runner
+
+    result = always_fails.enqueue(99)
+    WorkerRuntime(
+        queue=TASKS,
+        options=WorkerOptions(worker_id="in-process", once=True, poll_interval=0.05),
+        resolve=lambda item: task_runner(item, worker_id="in-process"),
+    ).run()
+    letter = WorkerTaskDeadLetter.objects.get(original_id=int(result.id))
+    client.force_login(staff_user)
+    page = client.get(f"/admin/workers/workertaskdeadletter/{letter.pk}/change/").content.decode()
+    assert "bad input 99" in page and "Traceback" in page and "tests.workers.tasks_api_for_tests.always_fails" in page
+    listing = client.get("/admin/workers/workertask/?status=failed").content.decode()
+    assert "tests.workers.tasks_api_for_tests.always_fails" in listing
