@@ -22,7 +22,6 @@ import hashlib
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from functools import partial
 from numbers import Real
 from traceback import format_exception
@@ -228,74 +227,88 @@ class QueueBackend(BaseTaskBackend):
 
     # --- enqueueing --------------------------------------------------------------------------
 
-    def _fields(self, task: Task, args, kwargs, *, key: str | None = None) -> dict:
-        args, kwargs = normalize_json(list(args)), normalize_json(dict(kwargs))
+    def _prepare(self, task: Task, args, kwargs, *, key: str | None = None) -> tuple[TaskResult, dict]:
+        """The READY result (its id is set once the row exists) and the row's fields."""
+        result = TaskResult(
+            task=task,
+            id="",
+            status=TaskResultStatus.READY,
+            enqueued_at=None,
+            started_at=None,
+            last_attempted_at=None,
+            finished_at=None,
+            args=args,  # TaskResult normalises them to JSON (a non-JSON argument raises here)
+            kwargs=kwargs,
+            backend=self.alias,
+            errors=[],
+            worker_ids=[],
+        )
+        args, kwargs = result.args, result.kwargs
         name = task_type_name(task)
         key = key or _option_key(name, getattr(task, "idempotency_key", None), args, kwargs)
-        cohort = _option_key(name, getattr(task, "cohort_key", None), args, kwargs)
         fields = {
             "task_type": name,
             "idempotency_key": key or f"task:{uuid.uuid4().hex}",
             "payload": {"task_path": task.module_path, "backend": self.alias, "args": args, "kwargs": kwargs},
             "priority": task.priority,
             "available_at": task.run_after,
-            "cohort_key": cohort,
+            "cohort_key": _option_key(name, getattr(task, "cohort_key", None), args, kwargs),
         }
         if getattr(task, "max_attempts", None):
             fields["max_attempts"] = task.max_attempts
-        return fields
+        return result, fields
 
-    def _ready(self, task: Task, task_id: int, enqueued_at: datetime, payload: dict) -> TaskResult:
-        result = TaskResult(
-            task=task,
-            id=str(task_id),
-            status=TaskResultStatus.READY,
-            enqueued_at=enqueued_at,
-            started_at=None,
-            last_attempted_at=None,
-            finished_at=None,
-            args=payload["args"],
-            kwargs=payload["kwargs"],
-            backend=self.alias,
-            errors=[],
-            worker_ids=[],
-        )
-        # "Enqueued" once workers can see it: when the caller's transaction commits.
-        transaction.on_commit(partial(task_enqueued.send, type(self), task_result=result))
-        return result
+    def _enqueued(self, results: list[TaskResult]) -> None:
+        # "Enqueued" once workers can see them: when the caller's transaction commits.
+        def send():
+            for result in results:
+                task_enqueued.send(type(self), task_result=result)
+
+        if results:
+            transaction.on_commit(send)
 
     def enqueue(self, task: Task, args, kwargs) -> TaskResult:
         self.validate_task(task)
         return self._enqueue(task, args, kwargs)[0]
 
     def _enqueue(self, task: Task, args, kwargs, *, key: str | None = None) -> tuple[TaskResult, bool]:
-        fields = self._fields(task, args, kwargs, key=key)
+        result, fields = self._prepare(task, args, kwargs, key=key)
         row, created = enqueue_task(**fields)
         if not created:  # a live task holds this idempotency key: its result, not a second task
             return self.get_result(str(row.pk)), False
-        return self._ready(task, row.pk, row.created_at, fields["payload"]), True
+        object.__setattr__(result, "id", str(row.pk))
+        object.__setattr__(result, "enqueued_at", row.created_at)
+        self._enqueued([result])
+        return result, True
 
     def enqueue_many(self, task: Task, calls: Iterable[tuple[Sequence, Mapping]]) -> list[TaskResult]:
-        """Bulk enqueue (django.tasks has none): one transaction, batched INSERTs; a call whose
+        """Bulk enqueue (django.tasks has none): one transaction, multi-row INSERTs; a call whose
         idempotency key is live (or repeated) returns that task's result and creates nothing."""
         self.validate_task(task)
         now = timezone.now()
-        specs = [self._fields(task, args, kwargs) for args, kwargs in calls]
-        if not specs:
+        prepared = [self._prepare(task, args, kwargs) for args, kwargs in calls]
+        if not prepared:
             return []
-        first = specs[0]
+        first = prepared[0][1]
         outcome = enqueue_task_many(
             task_type=first["task_type"],
-            items=specs,
+            items=[fields for _, fields in prepared],
             priority=task.priority,
             available_at=task.run_after or now,
             enqueued_at=now,
             **({"max_attempts": first["max_attempts"]} if "max_attempts" in first else {}),
         )
-        return [
-            self._ready(task, task_id, now, spec["payload"]) if created else self.get_result(str(task_id))
-            for spec, (task_id, created) in zip(specs, outcome, strict=True)
-        ]
+        results, created_results = [], []
+        for (result, _), (task_id, created) in zip(prepared, outcome, strict=True):
+            if created:
+                object.__setattr__(result, "id", str(task_id))
+                object.__setattr__(result, "enqueued_at", now)
+                created_results.append(result)
+            else:
+                result = self.get_result(str(task_id))
+            results.append(result)
+        self._enqueued(created_results)
+        return results
 
     # --- results -----------------------------------------------------------------------------
 

@@ -138,14 +138,14 @@ class Queue:
             return existing, False
         return item, True
 
-    def enqueue_many(self, items: Iterable[dict]) -> list[tuple[int, bool]]:
+    def enqueue_many(self, items: Iterable[dict], **common) -> list[tuple[int, bool]]:
         """Create many items in one transaction: (id, created) per item, in order.
 
-        Each item is a dict of fields with its `idempotency_key`. A key that is live already (or
+        Each item is a dict of its own fields (the same names in every item, `idempotency_key`
+        among them); `common` holds the fields all items share. A key that is live already (or
         repeated in `items`) creates nothing and yields the existing id with created=False.
-        Batched INSERTs (BULK_BATCH_SIZE rows each) that skip conflicting keys, so a concurrent
-        producer of the same key cannot make a duplicate; under that race the item is reported
-        created by both producers.
+        Concurrent producers of one key cannot make a duplicate (conflicting keys are skipped);
+        under that race both report the item as created.
         """
         items = list(items)
         keys = [item["idempotency_key"] for item in items]
@@ -157,11 +157,7 @@ class Queue:
                 if key not in ids and key not in fresh:
                     fresh[key] = item
             if fresh:
-                self.model.objects.bulk_create(
-                    [self.model(**{"payload": {}, **item}) for item in fresh.values()],
-                    batch_size=BULK_BATCH_SIZE,
-                    ignore_conflicts=True,
-                )
+                self._insert_ignoring_conflicts(list(fresh.values()), common)
                 ids.update(self._ids_by_key(list(fresh)))
         seen: set[str] = set()
         out = []
@@ -169,6 +165,42 @@ class Queue:
             out.append((ids[key], key in fresh and key not in seen))
             seen.add(key)
         return out
+
+    def _insert_ignoring_conflicts(self, items: list[dict], common: dict) -> None:
+        """Multi-row INSERTs that skip rows whose unique key exists.
+
+        bulk_create() prepares every field of every row (most of the time of a bulk enqueue);
+        the fields all rows share are prepared once here and only the per-item ones per row.
+        """
+        from django.db.models.constants import OnConflict
+
+        now = timezone.now()
+        meta = self.model._meta
+        own = list(items[0])
+        shared = {"created_at": now, "updated_at": now, **common}
+        fields = [f for f in meta.concrete_fields if not f.primary_key]
+        per_item = [f for f in fields if f.name in own]
+        constant = []
+        for f in fields:
+            if f.name not in own:
+                value = shared[f.name] if f.name in shared else f.get_default()
+                constant.append(f.get_db_prep_save(value, connection))
+        ops, qn = connection.ops, connection.ops.quote_name
+        columns = ", ".join(qn(f.column) for f in [*per_item, *(f for f in fields if f.name not in own)])
+        placeholders = ", ".join(["%s"] * len(fields))
+        sql = (
+            f"{ops.insert_statement(on_conflict=OnConflict.IGNORE)} {qn(meta.db_table)} ({columns}) "
+            f"VALUES ({placeholders}){ops.on_conflict_suffix_sql(fields, OnConflict.IGNORE, None, None)}"
+        )
+        with connection.cursor() as cursor:
+            for start in range(0, len(items), BULK_BATCH_SIZE):
+                cursor.executemany(
+                    sql,
+                    [
+                        [*(f.get_db_prep_save(item[f.name], connection) for f in per_item), *constant]
+                        for item in items[start : start + BULK_BATCH_SIZE]
+                    ],
+                )
 
     def _ids_by_key(self, keys: list[str]) -> dict[str, int]:
         found: dict[str, int] = {}

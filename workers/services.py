@@ -61,19 +61,21 @@ def enqueue_task_many(
     """Bulk enqueue_task(): each item has `idempotency_key`, `payload` and optionally
     `cohort_key`; returns (task id, created) per item, in order (see Queue.enqueue_many)."""
     enqueued_at = enqueued_at or timezone.now()
-    available_at = available_at or enqueued_at
     return TASKS.enqueue_many(
-        {
-            "task_type": task_type,
-            "idempotency_key": item["idempotency_key"],
-            "payload": item.get("payload") or {},
-            "priority": priority,
-            "available_at": available_at,
-            "cohort_bucket": subject_bucket(item.get("cohort_key") or item["idempotency_key"]),
-            "max_attempts": max_attempts,
-            "created_at": enqueued_at,
-        }
-        for item in items
+        (
+            {
+                "idempotency_key": item["idempotency_key"],
+                "payload": item.get("payload") or {},
+                "cohort_bucket": subject_bucket(item.get("cohort_key") or item["idempotency_key"]),
+            }
+            for item in items
+        ),
+        task_type=task_type,
+        priority=priority,
+        available_at=available_at or enqueued_at,
+        max_attempts=max_attempts,
+        created_at=enqueued_at,
+        updated_at=enqueued_at,
     )
 
 
