@@ -71,6 +71,11 @@ def worker_env(database_url: str) -> dict:
 
 
 def drain(command: list[str], *, processes: int, env: dict, cwd: Path, done, sample_rss: bool = False) -> dict:
+    import tempfile
+
+    # Workers log per task at -v1 (Django's task signals log every start and finish): their stderr
+    # goes to files, as a full pipe nobody reads would stall them.
+    logs = [tempfile.TemporaryFile() for _ in range(processes)]
     start = time.perf_counter()
     procs = [
         subprocess.Popen(
@@ -80,7 +85,7 @@ def drain(command: list[str], *, processes: int, env: dict, cwd: Path, done, sam
             cwd=cwd,
             env=env,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            stderr=logs[i],
         )
         for i in range(processes)
     ]
@@ -92,7 +97,12 @@ def drain(command: list[str], *, processes: int, env: dict, cwd: Path, done, sam
                 rss_samples.append(round(value, 1))
         time.sleep(0.2)
     wall = time.perf_counter() - start
-    errors = [p.stderr.read().decode()[-2000:] for p in procs if p.returncode != 0]
+    errors = []
+    for proc, log in zip(procs, logs, strict=True):
+        if proc.returncode != 0:
+            log.seek(0)
+            errors.append(log.read().decode(errors="replace")[-2000:])
+        log.close()
     if errors:
         raise SystemExit(f"worker failed: {errors[0]}")
     result = {"processes": processes, "wall_seconds": round(wall, 2), **done()}
