@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView
 from catalog.api.exceptions import json_not_found
 from config import health
 
+handler400 = "config.errors.handler400"
 handler404 = "config.errors.handler404"
 handler500 = "config.errors.handler500"
 

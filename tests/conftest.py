@@ -46,3 +46,14 @@ def other_user(db):
 @pytest.fixture
 def staff_user(db):
     return get_user_model().objects.create_superuser(username="staff", password="staff-password-123", email="s@e.com")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_throttles():
+    """Throttle counters (their own local-memory cache in the embedded default) start empty in
+    every test: one test's requests never throttle the next one's."""
+    from django.core.cache import caches
+
+    caches["throttle"].clear()
+    yield
+    caches["throttle"].clear()

@@ -160,6 +160,14 @@ class EngagementEnvelope(s.Serializer):
     data = EngagementData()
 
 
+class ViewerKey(s.Serializer):
+    viewer_key = s.CharField(help_text="send as X-Viewer-Key; an unsigned or altered key is not an actor")
+
+
+class ViewerKeyEnvelope(s.Serializer):
+    data = ViewerKey()
+
+
 class CatalogStats(s.Serializer):
     packs_total = s.IntegerField()
     stickers_total = s.IntegerField()

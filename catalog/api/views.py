@@ -8,18 +8,22 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.authtoken.models import Token
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated, IsAuthenticatedOrReadOnly
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from catalog import presenters
 from catalog.api import schema
-from catalog.errors import CatalogError, InvalidInput, NotAllowed
+from catalog.api.parsers import BoundedJSONParser
+from catalog.api.throttles import NetworkScopedThrottle, NetworkThrottle, UsernameThrottle
+from catalog.errors import CatalogError, InvalidInput, NotAllowed, StickerNotFound
 from catalog.models import Interaction
 from catalog.services import engagement, packs, reads, stats, uploads, viewers
-from catalog.services.reads import parse_int
+from catalog.validation import path_id, plain_string
+
+USERNAME_MAX = 150  # Django's username field
+PASSWORD_MAX = 1024
 
 LIST_PARAMETERS = [
     OpenApiParameter("q", str, description="search name, publisher, description and tags"),
@@ -41,10 +45,22 @@ def request_id(request) -> str:
     return getattr(request, "request_id", "")
 
 
-class CatalogView(APIView):
-    """Base of every catalog API view: session + token auth, JSON in, JSON out."""
+def sticker_path_id(raw: str) -> int:
+    asset_id = path_id(raw)
+    if asset_id is None:
+        raise StickerNotFound("sticker not found")
+    return asset_id
 
-    parser_classes = [JSONParser]
+
+class CatalogView(APIView):
+    """Base of every catalog API view: session + token auth, JSON in, JSON out.
+
+    `cache_query_params`: the query parameters the view reads, for a view whose anonymous GETs the
+    read cache may keep (catalog.api.cache); its keys are built from these and nothing else.
+    """
+
+    parser_classes = [BoundedJSONParser]
+    cache_query_params: tuple[str, ...] | None = None
 
     @property
     def anonymous(self) -> bool:
@@ -61,6 +77,7 @@ class OwnerView(CatalogView):
 
 class PackCollectionView(CatalogView):
     permission_classes = [IsAuthenticatedOrReadOnly]
+    cache_query_params = tuple(parameter.name for parameter in LIST_PARAMETERS)
 
     @extend_schema(
         operation_id="sticker_packs_list", parameters=LIST_PARAMETERS, responses={200: schema.PackList, **schema.ERRORS}
@@ -83,6 +100,7 @@ class PackCollectionView(CatalogView):
 
 class PackView(CatalogView):
     permission_classes = [IsAuthenticatedOrReadOnly]
+    cache_query_params = ()
 
     @extend_schema(operation_id="sticker_packs_retrieve", responses={200: schema.PackDetailEnvelope, **schema.ERRORS})
     def get(self, request, pack_key):
@@ -114,7 +132,7 @@ class PackPublishView(OwnerView):
 
 class StickerUploadView(OwnerView):
     parser_classes = [MultiPartParser, FormParser]
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = [NetworkScopedThrottle]
     throttle_scope = "upload"
 
     @extend_schema(
@@ -145,7 +163,9 @@ class StickerView(CatalogView):
         responses={(200, "image/webp"): OpenApiTypes.BINARY, 304: None, **schema.ERRORS},
     )
     def get(self, request, pack_key, sticker_id):
-        delivery = reads.sticker_for_delivery(pack_key, int(sticker_id), viewer=request.user, anonymous=self.anonymous)
+        delivery = reads.sticker_for_delivery(
+            pack_key, sticker_path_id(sticker_id), viewer=request.user, anonymous=self.anonymous
+        )
         asset = delivery.asset
         etag = f'"{asset.sha256}"'
         cache_control = "public, max-age=31536000, immutable" if delivery.public else "private, max-age=3600"
@@ -166,7 +186,7 @@ class StickerView(CatalogView):
     @extend_schema(operation_id="sticker_destroy", responses={204: None, **schema.ERRORS})
     def delete(self, request, pack_key, sticker_id):
         packs.sticker_remove(
-            user=request.user, pack_key=pack_key, asset_id=int(sticker_id), request_id=request_id(request)
+            user=request.user, pack_key=pack_key, asset_id=sticker_path_id(sticker_id), request_id=request_id(request)
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -180,10 +200,14 @@ class CsrfExemptSessionAuthentication(SessionAuthentication):
 
 
 class EngagementView(CatalogView):
+    """The actor: the user, else the signed viewer id, else the network identity
+    (catalog.services.viewers); anonymous actors are capped per network (200 either way). The
+    answer to a request without the viewer cookie sets it (catalog.viewer_cookie)."""
+
     authentication_classes = [TokenAuthentication, CsrfExemptSessionAuthentication]
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = [NetworkScopedThrottle]
     throttle_scope = "engagement"
-    parser_classes = [JSONParser, FormParser]
+    parser_classes = [BoundedJSONParser, FormParser]
 
     @extend_schema(
         operation_id="sticker_packs_engage", request=None, responses={200: schema.EngagementEnvelope, **schema.ERRORS}
@@ -196,8 +220,9 @@ class EngagementView(CatalogView):
             pack=pack,
             interaction=interaction,
             actor_key=self.viewer_key,
+            network_key=viewers.network_key(request) if self.anonymous else "",
             session_key=viewers.session_key(request),
-            source=str(request.query_params.get("source", "api"))[:32],
+            source=str(request.query_params.get("source", "api"))[:32].strip() or "api",
             request_id=request_id(request),
         )
         return Response(
@@ -212,18 +237,36 @@ class EngagementView(CatalogView):
         )
 
 
+class ViewerKeyView(CatalogView):
+    """A signed anonymous viewer id for a client that keeps no cookies (send it as X-Viewer-Key).
+    Throttled per network: new keys are cheap to ask for but not free, and the engagement caps
+    count per network whatever the key."""
+
+    authentication_classes = []
+    throttle_classes = [NetworkThrottle]
+    throttle_scope = "viewer_key"
+
+    @extend_schema(request=None, responses={200: schema.ViewerKeyEnvelope, 429: schema.Error})
+    def post(self, request):
+        return Response({"data": {"viewer_key": viewers.sign_viewer_id(viewers.new_viewer_id())}})
+
+
 class StatsView(CatalogView):
+    cache_query_params = ()
+
     @extend_schema(responses=schema.CatalogStatsEnvelope)
     def get(self, request):
         return Response({"data": stats.catalog_stats()})
 
 
 class CreatorsView(CatalogView):
+    cache_query_params = ("limit",)
+
     @extend_schema(
         parameters=[OpenApiParameter("limit", int, description="1..60, default 20")], responses=schema.CreatorsEnvelope
     )
     def get(self, request):
-        limit = parse_int(request.query_params.get("limit"), "limit", default=20, low=1, high=60)
+        limit = reads.parse_limit(request.query_params.get("limit"), default=20)
         ranked = stats.creators(limit=limit)
         top = stats.creators_top_snapshots([c["owner_id"] for c in ranked])
         data = []
@@ -236,18 +279,22 @@ class CreatorsView(CatalogView):
 
 
 class MarketplaceStatsView(CatalogView):
+    cache_query_params = ()
+
     @extend_schema(responses=schema.MarketplaceStats)
     def get(self, request):
         return Response(stats.marketplace_stats())
 
 
 class OrphanStickersView(CatalogView):
+    cache_query_params = ("limit", "offset")
+
     @extend_schema(
         parameters=[OpenApiParameter("limit", int), OpenApiParameter("offset", int)], responses=schema.OrphanList
     )
     def get(self, request):
-        limit = parse_int(request.query_params.get("limit"), "limit", default=reads.DEFAULT_LIMIT, low=1, high=60)
-        offset = parse_int(request.query_params.get("offset"), "offset", default=0, low=0)
+        limit = reads.parse_limit(request.query_params.get("limit"))
+        offset = reads.parse_offset(request.query_params.get("offset"))
         rows, has_more = stats.orphan_stickers_page(limit=limit, offset=offset)
         return Response(
             {
@@ -264,6 +311,8 @@ class OrphanStickersView(CatalogView):
 
 
 class SupportView(CatalogView):
+    cache_query_params = ()
+
     @extend_schema(responses={200: schema.SupportEnvelope, 404: schema.Error})
     def get(self, request):
         from django.conf import settings
@@ -281,9 +330,13 @@ class MeView(OwnerView):
 
 
 class AuthTokenView(CatalogView):
+    """Throttled per network identity and per username tried (THROTTLE_AUTH_RATE,
+    THROTTLE_AUTH_USERNAME_RATE); failures also count towards the login lockout the admin login
+    shares (django-axes, config.lockout): locked out → 429 even with the right password."""
+
     authentication_classes = []
-    parser_classes = [JSONParser, FormParser, MultiPartParser]
-    throttle_classes = [ScopedRateThrottle]
+    parser_classes = [BoundedJSONParser, FormParser, MultiPartParser]
+    throttle_classes = [NetworkThrottle, UsernameThrottle]
     throttle_scope = "auth"
 
     @extend_schema(request=schema.TokenRequest, responses={200: schema.TokenResponse, **schema.ERRORS})
@@ -292,7 +345,11 @@ class AuthTokenView(CatalogView):
         password = request.data.get("password")
         if not isinstance(username, str) or not isinstance(password, str) or not username or not password:
             raise InvalidInput("username and password are required")
+        username = plain_string(username, "username", max_length=USERNAME_MAX)
+        password = plain_string(password, "password", max_length=PASSWORD_MAX)
         user = authenticate(request, username=username, password=password)
+        if getattr(request, "axes_locked_out", False):
+            raise CatalogError("too many failed logins; try again later", code="RATE_LIMITED", status=429)
         if user is None:
             raise CatalogError("wrong username or password", code="INVALID_CREDENTIALS", status=400)
         if not user.is_active:
