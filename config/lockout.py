@@ -7,7 +7,7 @@ lockout in the admin ("Axes › Access attempts").
 """
 
 from django.http import JsonResponse
-from django.template.response import TemplateResponse
+from django.shortcuts import render
 
 from config.errors import is_api
 
@@ -26,4 +26,5 @@ def lockout_response(request, original_response=None, credentials=None):
     message = "too many failed logins; try again later or ask staff to lift the lockout"
     if is_api(request):
         return JsonResponse({"error": message, "code": "RATE_LIMITED"}, status=429)
-    return TemplateResponse(request, "admin/lockout.html", {"title": "Login locked", "message": message}, status=429)
+    # Rendered here: the middleware answers after the view, past the point where Django renders.
+    return render(request, "admin/lockout.html", {"title": "Login locked", "message": message}, status=429)
