@@ -65,7 +65,7 @@ def test_list_bounds_answer_400(api, path):
 
 @pytest.mark.parametrize("constant", ["Infinity", "-Infinity", "NaN"])
 def test_cursor_constants_are_refused(api, constant):
-    raw = '{"s":"ranking","v":%s,"id":1,"o":24,"x":[]}' % constant
+    raw = '{"s":"ranking","v":' + constant + ',"id":1,"o":24,"x":[]}'
     token = base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
     response, started = timed(lambda: api.get(f"/api/sticker-packs?cursor={token}"))
     refused(response, 400, "INVALID_INPUT", started)
