@@ -53,13 +53,11 @@ def sticker_path_id(raw: str) -> int:
 
 
 class CatalogView(APIView):
-    """Base of every catalog API view: session + token auth, JSON in, JSON out.
-
-    `cache_query_params`: the query parameters the view reads, for a view whose anonymous GETs the
-    read cache may keep (catalog.api.cache); its keys are built from these and nothing else.
-    """
+    """Base of every catalog API view: session + token auth, JSON in, JSON out."""
 
     parser_classes = [BoundedJSONParser]
+    # The query parameters the view reads, on a view whose anonymous GETs the read cache may keep
+    # (catalog.api.cache): its keys are built from these and nothing else. None: never cached.
     cache_query_params: tuple[str, ...] | None = None
 
     @property
@@ -200,9 +198,11 @@ class CsrfExemptSessionAuthentication(SessionAuthentication):
 
 
 class EngagementView(CatalogView):
-    """The actor: the user, else the signed viewer id, else the network identity
-    (catalog.services.viewers); anonymous actors are capped per network (200 either way). The
-    answer to a request without the viewer cookie sets it (catalog.viewer_cookie)."""
+    """No body, no CSRF token. The actor is the logged-in user, else the signed viewer id (cookie or
+    X-Viewer-Key), else the client's network. Anonymous interactions are capped per network; beyond
+    a cap the answer is the same 200. An answer to a request without the viewer cookie sets it."""
+
+    # Actors: catalog.services.viewers; caps: catalog.services.engagement; cookie: catalog.viewer_cookie.
 
     authentication_classes = [TokenAuthentication, CsrfExemptSessionAuthentication]
     throttle_classes = [NetworkScopedThrottle]
@@ -238,9 +238,8 @@ class EngagementView(CatalogView):
 
 
 class ViewerKeyView(CatalogView):
-    """A signed anonymous viewer id for a client that keeps no cookies (send it as X-Viewer-Key).
-    Throttled per network: new keys are cheap to ask for but not free, and the engagement caps
-    count per network whatever the key."""
+    """A signed anonymous viewer id for a client that keeps no cookies: send it as X-Viewer-Key.
+    Throttled per network; engagement caps count per network whatever the key."""
 
     authentication_classes = []
     throttle_classes = [NetworkThrottle]
@@ -330,9 +329,10 @@ class MeView(OwnerView):
 
 
 class AuthTokenView(CatalogView):
-    """Throttled per network identity and per username tried (THROTTLE_AUTH_RATE,
-    THROTTLE_AUTH_USERNAME_RATE); failures also count towards the login lockout the admin login
-    shares (django-axes, config.lockout): locked out → 429 even with the right password."""
+    """Throttled per network and per username tried; failed logins here and at the admin login count
+    towards a lockout (429, even with the right password, until it expires or staff lift it)."""
+
+    # Lockout: django-axes through authenticate() (config.lockout); throttles: catalog.api.throttles.
 
     authentication_classes = []
     parser_classes = [BoundedJSONParser, FormParser, MultiPartParser]
