@@ -71,6 +71,7 @@ test: dev-deps
 
 # Lighthouse on the demo catalog's browse and pack pages (bench/lighthouse/; figures and JSON).
 bench-lighthouse: deps
+	bin/system-deps test
 	$(PY) bench/lighthouse_bench.py
 
 clean:

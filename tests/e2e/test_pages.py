@@ -56,6 +56,20 @@ def wait_for_all_images(page, selector: str) -> None:
     )
 
 
+def tab_to(page, name: str, limit: int = 60) -> None:
+    """Press Tab until the focused element's accessible text starts with `name`; it must show a
+    visible focus outline."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        focused = page.evaluate(
+            "() => ({text: document.activeElement.innerText || '', outline: getComputedStyle(document.activeElement).outlineStyle})"
+        )
+        if focused["text"].strip().startswith(name):
+            assert focused["outline"] not in ("", "none"), f"{name}: no visible focus"
+            return
+    raise AssertionError(f"Tab never reached {name!r}")
+
+
 def card_titles(page) -> list[str]:
     return page.locator(".card-title").all_inner_texts()
 
@@ -102,7 +116,8 @@ def test_visitor_browses_searches_sorts_scrolls_and_likes(browsing):
 
     likes = page.locator("[data-count=like_count]")
     expect(likes).to_have_text("1")
-    page.get_by_role("button", name=re.compile("^Like")).click()
+    tab_to(page, "Like")  # by keyboard, with a visible focus ring
+    page.keyboard.press("Enter")
     expect(likes).to_have_text("2")  # the count the server answered
     expect(page.locator("[data-engage-status]")).to_have_text("Liked.")
     assert PackEngagement.objects.get(pack=packs["dog1"]).like_count == 2
