@@ -14,6 +14,9 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
+# Here too every read sees the last write (the anonymous read cache has tests of its own).
+from tests.catalog.conftest import _no_anonymous_read_cache  # noqa: F401
+
 # The sync Playwright API runs an event loop in this thread; the ORM calls the tests make
 # around it are still synchronous.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -54,20 +57,6 @@ def axe_source() -> str:
     if not AXE.exists():
         pytest.fail(f"{AXE} is missing: run `make e2e-deps` (make test does)", pytrace=False)
     return AXE.read_text()
-
-
-@pytest.fixture(autouse=True)
-def _e2e_settings(settings):
-    from django.core.cache import cache, caches
-
-    # The anonymous API cache has tests of its own; here every read sees the last write.
-    settings.API_ANONYMOUS_CACHE_SECONDS = 0
-    settings.API_ANONYMOUS_LOCAL_SECONDS = 0
-    cache.clear()
-    caches["local"].clear()
-    yield
-    cache.clear()
-    caches["local"].clear()
 
 
 def _add_csp(route):
