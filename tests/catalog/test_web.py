@@ -268,3 +268,12 @@ def test_move_remove_publish_and_delete_without_js(client, user):
     assert deleted["Location"] == "/my/"
     pack.refresh_from_db()
     assert pack.deleted_at is not None
+
+
+def test_add_to_whatsapp_only_when_configured(client, settings):
+    pack = make_pack(items=1)
+    assert b"Add to WhatsApp" not in client.get(f"/stickers/{pack.pack_key}").content
+    settings.WHATSAPP_BOT_PHONE = "15550001111"
+    page = client.get(f"/stickers/{pack.pack_key}").content.decode()
+    assert f'href="https://wa.me/15550001111?text=/pack%20send%20{pack.pack_key}"' in page
+    assert "Add to WhatsApp" in page
