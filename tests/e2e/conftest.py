@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from django.db import connection
+from playwright.sync_api import expect
 
 # Here too every read sees the last write (the anonymous read cache has tests of its own).
 from tests.catalog.conftest import _no_anonymous_read_cache  # noqa: F401
@@ -42,7 +43,9 @@ STRICT_CSP = (
 )
 # Pages and the page fragments the JS fetches (not the API, static files or sticker bytes).
 PAGE_URLS = re.compile(r"^http://[^/]+/(?!api/|static/)")
+# Generous: the machine is shared and loaded (uploads convert images, a worker process starts).
 TIMEOUT_MS = 30_000
+expect.set_options(timeout=TIMEOUT_MS)
 
 
 @pytest.fixture(scope="session")

@@ -16,6 +16,7 @@ from playwright.sync_api import expect
 from catalog.models import PackEngagement, StickerPack
 from catalog.services.images import ImageRejected, convert_upload
 from tests.catalog.conftest import make_pack, png_bytes
+from tests.e2e.conftest import DESKTOP, PHONE
 from tests.workers import procs
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -79,6 +80,8 @@ def test_visitor_browses_searches_sorts_scrolls_and_likes(browsing):
     visitor = browsing("visitor")
     page = visitor.page
 
+    # At phone width the "more" link starts far below the fold: only scrolling loads page two.
+    page.set_viewport_size(PHONE)
     page.goto("/")
     expect(page.locator(".card")).to_have_count(PAGE_SIZE)
     expect(page.locator("[data-more]")).to_have_count(1)
@@ -88,6 +91,7 @@ def test_visitor_browses_searches_sorts_scrolls_and_likes(browsing):
     expect(page.locator(".card")).to_have_count(32)
     expect(page.locator("[data-more]")).to_have_count(0)
     expect(page.locator("[data-results-status]")).to_have_text("8 more packs loaded.")
+    page.set_viewport_size(DESKTOP)
     visitor.check("browse")
     assert "Spicy Things" not in card_titles(page)  # anonymous visitors see safe packs only
     assert len(set(card_titles(page))) == 32
