@@ -1,5 +1,5 @@
-"""Browser tests: Playwright (pytest-playwright's session browser) driving Debian's headless
-Chromium against pytest-django's live server.
+"""Browser tests: Playwright (pytest-playwright's fixtures, with one browser for all of these
+tests) driving Debian's headless Chromium against pytest-django's live server.
 
 Every page is served under a strict Content-Security-Policy added here (the policy the site
 is built for: same-origin scripts, styles and images only, no inline code), console errors and
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from django.db import connection
-from playwright.sync_api import expect
+from playwright.sync_api import expect, sync_playwright
 
 # Here too every read sees the last write (the anonymous read cache has tests of its own).
 from tests.catalog.conftest import _no_anonymous_read_cache  # noqa: F401
@@ -46,6 +46,28 @@ PAGE_URLS = re.compile(r"^http://[^/]+/(?!api/|static/)")
 # Generous: the machine is shared and loaded (uploads convert images, a worker process starts).
 TIMEOUT_MS = 30_000
 expect.set_options(timeout=TIMEOUT_MS)
+
+
+@pytest.fixture(scope="package")
+def playwright():
+    """pytest-playwright's Playwright, for as long as the browser tests run (not the session):
+    the sync API keeps an asyncio loop set as running in this thread while it lives, and
+    async_to_sync in any later test would then refuse to run."""
+    with sync_playwright() as pw:
+        yield pw
+
+
+@pytest.fixture(scope="package")
+def browser_type(playwright, browser_name):
+    return getattr(playwright, browser_name)
+
+
+@pytest.fixture(scope="package")
+def browser(browser_type, browser_type_launch_args):
+    """One browser for all the browser tests (its contexts are per test)."""
+    browser = browser_type.launch(**browser_type_launch_args)
+    yield browser
+    browser.close()
 
 
 @pytest.fixture(scope="session")

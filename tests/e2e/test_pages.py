@@ -4,7 +4,7 @@ uploads stickers (one refused, with the API's message), reorders, publishes and 
 listed once a real worker has refreshed its snapshot; without JS the pages still list packs
 and show a pack.
 
-One browser for the session; each flow opens its own context.
+One browser for these tests; each flow opens its own context (own cookies).
 """
 
 import base64
