@@ -68,11 +68,13 @@ def _browse_query(filters: dict, **changes) -> str:
     return "?" + urlencode({k: v for k, v in values.items() if v})
 
 
-def _categories(*, safe_only: bool) -> list[str]:
-    key = f"catalog:web:categories:{int(safe_only)}"
+def _categories(*, anonymous: bool, include_sensitive: bool) -> list[str]:
+    key = f"catalog:web:categories:{int(anonymous)}{int(include_sensitive)}"
     found = cache.get(key)
     if found is None:
-        found = selectors.popular_categories(safe_only=safe_only, limit=CATEGORY_CHIPS)
+        found = selectors.popular_categories(
+            anonymous=anonymous, include_sensitive=include_sensitive, limit=CATEGORY_CHIPS
+        )
         cache.set(key, found, CATEGORY_CHIPS_CACHE_SECONDS)
     return found
 
@@ -91,7 +93,7 @@ def browse(request):
     filters = result["filters"]
     current_sort = filters.get("sort", "ranking")
     chosen = set(filters.get("categories") or [])
-    categories = _categories(safe_only=not filters.get("include_sensitive"))
+    categories = _categories(anonymous=anonymous, include_sensitive=bool(filters.get("include_sensitive")))
     categories += sorted(chosen - set(categories))
     next_cursor = result["pagination"]["next_cursor"]
     context = {
