@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 TEST_MYSQL_URL ?= mysql://root@127.0.0.1:3306/test
 export PACKYARD_TESTING_DB_URL := $(TEST_MYSQL_URL)
 
-.PHONY: run test venv deps dev-deps migrate seed lint test-sqlite test-mysql clean
+.PHONY: run test venv deps dev-deps s3server migrate seed lint test-sqlite test-mysql clean
 
 $(VENV)/bin/python:
 	@py="$$(bin/find-python)" || exit 1; echo "Using $$py ($$($$py --version))"; "$$py" -m venv $(VENV)
@@ -23,6 +23,15 @@ $(VENV)/.dev-deps: requirements.txt requirements-dev.txt requirements-nsfw.txt |
 
 deps: $(VENV)/.deps
 dev-deps: $(VENV)/.dev-deps
+
+# The S3-compatible server the suite and bench/object_storage_bench.py start on loopback
+# (npm @20minutes/s3rver, pinned in tests/s3server/package-lock.json; node_modules is git-ignored).
+S3SERVER := tests/s3server/node_modules/.installed
+$(S3SERVER): tests/s3server/package.json tests/s3server/package-lock.json
+	bin/system-deps test
+	cd tests/s3server && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+s3server: $(S3SERVER)
 
 migrate: deps
 	DEBUG=true $(PY) manage.py migrate --noinput
@@ -42,7 +51,7 @@ lint: dev-deps
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-test: dev-deps
+test: dev-deps s3server
 	@bin/system-deps build test
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .

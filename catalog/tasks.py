@@ -2,7 +2,8 @@
 
 from datetime import datetime
 
-from catalog.services import snapshots
+from catalog import events
+from catalog.services import assets, snapshots
 from workers.registry import register_pruner, register_task_type
 
 
@@ -21,6 +22,25 @@ def snapshot_sweep(payload: dict) -> dict:
     return snapshots.snapshot_sweep()
 
 
+def object_storage_put(payload: dict) -> dict:
+    """Write-through of one asset; a failure raises, so the queue retries it with backoff."""
+    return {"outcome": assets.asset_object_sync_by_id(int(payload["asset_id"]))}
+
+
+def object_storage_delete(payload: dict) -> dict:
+    return {"deleted": assets.object_forget(storage_key=payload["storage_key"])}
+
+
+def object_storage_sync_sweep(payload: dict) -> dict:
+    return assets.object_sync_sweep()
+
+
 register_pruner("interaction_events", interaction_events_prune)
+register_pruner("orphan_assets", assets.asset_orphans_prune)
+register_task_type(events.OBJECT_PUT_TASK, object_storage_put)
+register_task_type(events.OBJECT_DELETE_TASK, object_storage_delete)
+register_task_type(
+    "object_storage_sync_sweep", object_storage_sync_sweep, cadence_setting="OBJECT_STORAGE_SYNC_SWEEP_CADENCE_SECONDS"
+)
 register_task_type("refresh_pack_snapshots", refresh_pack_snapshots)
 register_task_type("snapshot_sweep", snapshot_sweep, cadence_setting="SNAPSHOT_SWEEP_CADENCE_SECONDS")

@@ -12,6 +12,11 @@ Requests with a session cookie or an Authorization header never touch this cache
 In front of the shared cache sits a per-process copy (the "local" cache) kept for
 API_ANONYMOUS_LOCAL_SECONDS (default 1): a hot list or detail then costs no network round
 trip at all, and a change is seen by every process within that second.
+
+Downstream (browsers, CDNs) the server's lifetimes would be too long: a pack unpublished,
+deleted or marked sensitive must not stay visible there for five minutes although this cache
+drops it at once. Responses say `public, max-age=min(lifetime, API_ANONYMOUS_DOWNSTREAM_SECONDS),
+stale-while-revalidate=API_ANONYMOUS_STALE_SECONDS` (30 + 30 s by default).
 """
 
 import hashlib
@@ -31,11 +36,17 @@ KEY_PREFIX = "catalog:anon:"
 
 
 def _cache_seconds() -> int:
-    return int(getattr(settings, "API_ANONYMOUS_CACHE_SECONDS", 5))
+    return settings.API_ANONYMOUS_CACHE_SECONDS
 
 
 def _local_seconds() -> int:
-    return int(getattr(settings, "API_ANONYMOUS_LOCAL_SECONDS", 1))
+    return settings.API_ANONYMOUS_LOCAL_SECONDS
+
+
+def downstream_cache_control(seconds: int) -> str:
+    """What caches downstream may keep of an anonymous read the server caches `seconds`."""
+    max_age = max(0, min(seconds, settings.API_ANONYMOUS_DOWNSTREAM_SECONDS))
+    return f"public, max-age={max_age}, stale-while-revalidate={settings.API_ANONYMOUS_STALE_SECONDS}"
 
 
 def two_level_get_many(keys: list[str], defaults: dict | None = None) -> dict:
@@ -74,7 +85,7 @@ class AnonymousReadCacheMiddleware:
         if _cache_seconds() <= 0:
             return self.get_response(request)
         pack_key = _detail_name(request.path)
-        seconds = int(getattr(settings, "API_ANONYMOUS_DETAIL_CACHE_SECONDS", 300)) if pack_key else _cache_seconds()
+        seconds = settings.API_ANONYMOUS_DETAIL_CACHE_SECONDS if pack_key else _cache_seconds()
         cohort = "s" if snapshot_reads_on(actor_key(request)) else "l"
         raw = f"{request.path}?{request.META.get('QUERY_STRING', '')}|{cohort}"
         key = KEY_PREFIX + hashlib.sha256(raw.encode()).hexdigest()
@@ -96,6 +107,6 @@ class AnonymousReadCacheMiddleware:
                 if _local_seconds() > 0:
                     caches["local"].set(key, entry, min(seconds, _local_seconds()))
             response["X-Cache"] = "miss"
-        response["Cache-Control"] = f"public, max-age={seconds}"
+        response["Cache-Control"] = downstream_cache_control(seconds)
         response["Vary"] = "Cookie, Authorization"
         return response

@@ -181,7 +181,7 @@ def pack_detail(pack_key: str, *, viewer, anonymous: bool, viewer_key: str) -> d
 @dataclass(frozen=True)
 class StickerDelivery:
     asset: object
-    public: bool  # may shared caches keep it?
+    public: bool  # may shared caches keep it (classified safe, in a listed pack that is not sensitive)?
 
 
 def sticker_for_delivery(pack_key: str, asset_id: int, *, viewer, anonymous: bool) -> StickerDelivery:
@@ -196,9 +196,7 @@ def sticker_for_delivery(pack_key: str, asset_id: int, *, viewer, anonymous: boo
     nsfw = presenters.item_is_nsfw(item, pack)
     if nsfw and anonymous:
         raise NotAllowed("sign in to see sensitive stickers")
-    public = (
-        not nsfw and pack.status == StickerPack.Status.PUBLISHED and pack.visibility == StickerPack.Visibility.PUBLIC
-    )
+    public = presenters.item_is_classified_safe(item, pack) and selectors.pack_is_listed(pack)
     return StickerDelivery(asset=item.asset, public=public)
 
 
