@@ -158,7 +158,7 @@ class ObjectSyncError(CatalogError):
 def asset_object_sync(asset: StickerAsset) -> str:
     """Make the store hold this asset's bytes, verified, and mark it synced.
 
-    Returns "synced" (already marked), "present" (the store had a verified copy: marked without
+    Returns "synced" (already marked, by us before or by another process meanwhile), "present" (the store had a verified copy: marked without
     uploading), "uploaded", or "gone" (the row was deleted meanwhile). Raises when the store
     fails or the bytes cannot be had (the caller retries).
     """
@@ -182,7 +182,9 @@ def asset_object_sync(asset: StickerAsset) -> str:
     marked = StickerAsset.objects.filter(pk=asset.pk, object_storage_synced_at__isnull=True).update(
         object_storage_synced_at=timezone.now()
     )
-    if not marked and not StickerAsset.objects.filter(pk=asset.pk).exists():
+    if not marked:
+        if StickerAsset.objects.filter(pk=asset.pk).exists():
+            return "synced"  # another process marked it first
         # Deleted while we uploaded: its delete task may have run before our put.
         object_forget(storage_key=key)
         return "gone"

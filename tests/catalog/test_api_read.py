@@ -217,6 +217,39 @@ def test_sticker_bytes_etag_and_cache_headers(api):
     assert missing.status_code == 404 and missing.json()["code"] == "STICKER_NOT_FOUND"
 
 
+@pytest.mark.parametrize(
+    "pack_fields",
+    [
+        {"classified": False},  # not classified yet: it may still turn out NSFW
+        {"classified": True, "is_sensitive": True},  # a sensitive pack (owner or staff mark)
+        {"classified": True, "visibility": "unlisted"},
+    ],
+)
+def test_only_stickers_classified_safe_in_listed_non_sensitive_packs_are_cached_publicly(api, user, pack_fields):
+    pack = make_pack(items=1, owner=user, **pack_fields)
+    response = client_for(user).get(f"/api/sticker-packs/{pack.pack_key}/stickers/{pack.items.get().asset_id}")
+    assert response.status_code == 200
+    assert response["Cache-Control"] == "private, max-age=60"  # never public, never immutable
+
+
+def test_a_snapshot_that_found_sensitive_content_keeps_safe_stickers_private(api):
+    pack = make_pack(items=2, nsfw_items=1, classified=True)
+    assert pack.snapshot.sensitive_content
+    safe = pack.items.get(position=2)
+    response = api.get(f"/api/sticker-packs/{pack.pack_key}/stickers/{safe.asset_id}")
+    assert response.status_code == 200 and response["Cache-Control"] == "private, max-age=60"
+
+
+def test_anonymous_details_are_short_lived_downstream(api, settings):
+    settings.API_ANONYMOUS_CACHE_SECONDS = 5
+    pack = make_pack(items=1)
+    response = api.get(f"/api/sticker-packs/{pack.pack_key}")
+    assert response.status_code == 200
+    assert response["Cache-Control"] == "public, max-age=30, stale-while-revalidate=30"
+    settings.API_ANONYMOUS_DOWNSTREAM_SECONDS = 10
+    assert api.get(f"/api/sticker-packs/{pack.pack_key}")["Cache-Control"].startswith("public, max-age=10,")
+
+
 def test_unlisted_stickers_are_not_publicly_cacheable(api):
     pack = make_pack(items=1, visibility="unlisted")
     response = api.get(f"/api/sticker-packs/{pack.pack_key}/stickers/{pack.items.get().asset_id}")
