@@ -205,21 +205,26 @@ def object_forget(*, storage_key: str) -> bool:
     return True
 
 
+SWEEP_LOOKBACK = timedelta(days=7)  # older gaps are sync_object_storage's (the backfill)
+
+
 def object_sync_sweep(*, limit: int | None = None) -> dict:
-    """Write-through safety net: unsynced assets of admitted owners older than a minute (their
-    task may have dead-lettered during a long outage) are synced here, a bounded batch per run."""
+    """Write-through safety net: unsynced assets of admitted owners, uploaded in the last
+    SWEEP_LOOKBACK and more than a minute ago (their task may have dead-lettered during a long
+    outage), are synced here, a bounded batch per run."""
     if not objectstore.configured():
         return {"skipped": 1}
     limit = limit or settings.OBJECT_STORAGE_SYNC_SWEEP_BATCH
-    cutoff = timezone.now() - timedelta(minutes=1)
-    counts = {"uploaded": 0, "present": 0, "failed": 0, "not_admitted": 0}
-    candidates = StickerAsset.objects.filter(object_storage_synced_at__isnull=True, created_at__lt=cutoff)
-    for asset in candidates.order_by("id")[: limit * 4]:
-        if counts["uploaded"] + counts["present"] + counts["failed"] >= limit:
-            break
-        if not object_storage_admits(asset.owner_id):
-            counts["not_admitted"] += 1
-            continue
+    now = timezone.now()
+    recent = StickerAsset.objects.filter(
+        object_storage_synced_at__isnull=True,
+        created_at__lt=now - timedelta(minutes=1),
+        created_at__gte=now - SWEEP_LOOKBACK,
+    )
+    owners = recent.order_by().values_list("owner_id", flat=True).distinct()
+    admitted = [owner_id for owner_id in owners if object_storage_admits(owner_id)]
+    counts = {"uploaded": 0, "present": 0, "failed": 0}
+    for asset in recent.filter(owner_id__in=admitted).order_by("id")[:limit]:
         try:
             outcome = asset_object_sync(asset)
         except Exception as exc:

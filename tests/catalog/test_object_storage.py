@@ -307,15 +307,19 @@ def test_uploads_write_through_only_for_admitted_owners_and_never_inside_the_req
 
 @pytest.mark.django_db
 def test_the_sweep_syncs_admitted_assets_a_task_left_behind(object_storage):
-    rollout(100)
+    owners = [UserFactory() for _ in range(12)]
+    rollout(50)
+    admitted = [o for o in owners if assets.object_storage_admits(o.id)]
+    assert 0 < len(admitted) < len(owners)
     old = timezone.now() - timezone.timedelta(minutes=5)
-    left = stored_asset(seed="left-behind", created_at=old)
-    fresh = stored_asset(seed="just-uploaded")
+    left = [stored_asset(seed=f"left-{o.id}", owner=o, created_at=old) for o in owners]
+    fresh = stored_asset(seed="just-uploaded", owner=admitted[0])
     counts = assets.object_sync_sweep()
-    assert counts["uploaded"] == 1
-    left.refresh_from_db()
+    assert counts["uploaded"] == len(admitted)
+    synced = set(StickerAsset.objects.filter(object_storage_synced_at__isnull=False).values_list("owner_id", flat=True))
+    assert synced == {o.id for o in admitted}
     fresh.refresh_from_db()
-    assert left.object_storage_synced_at is not None and fresh.object_storage_synced_at is None
+    assert fresh.object_storage_synced_at is None and len(left) == len(owners)
 
 
 # --- backfill ----------------------------------------------------------------------------------
