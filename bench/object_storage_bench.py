@@ -7,8 +7,8 @@
 1. Delivery latency of GET /api/sticker-packs/{key}/stickers/{id} behind gunicorn, closed loop at
    `--concurrency` keep-alive connections (bench/httpload.py), for the same kind of sticker
    served as local bytes (baseline: not synced) and as a 302 to a presigned URL (synced, owner
-   admitted). The redirect is not followed (the client would fetch the bytes from the store);
-   a sequential sample of redirect-then-fetch is reported beside it.
+   admitted), in interleaved rounds. The redirect is not followed (the client would fetch the
+   bytes from the store); a sequential sample of redirect-then-fetch is reported beside it.
 2. Backfill rate: `sync_object_storage` over `--assets` assets (HEAD, PUT, HEAD-verify, mark), and
    as a baseline in the same run, bare PUTs of the same bytes with boto3 (no verification, no
    database).
@@ -32,11 +32,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.catalog_bench import gunicorn, setup_django  # noqa: E402
-from bench.httpload import run_load, summarize  # noqa: E402
+from bench.httpload import ShardResult, run_load, summarize  # noqa: E402
 from tests.s3server.launcher import ACCESS_KEY, REGION, SECRET_KEY, S3Server  # noqa: E402
 
 BUCKET = "packyard-bench"
 STICKERS_PER_SCENARIO = 30
+ROUNDS = 3
 
 
 def webp(n: int) -> bytes:
@@ -116,8 +117,17 @@ def delivery(args, db_url: str, media_root: Path, log_path: Path) -> dict:
     with gunicorn(
         db_url, media_root, workers=args.gunicorn_workers, threads=args.threads, cache_url="", log_path=log_path
     ) as port:
+        merged = {"local": ShardResult(), "redirect": ShardResult()}
+        for _ in range(ROUNDS):  # interleaved, so a burst of load from elsewhere hits both alike
+            for name in merged:
+                result = run_load(
+                    "127.0.0.1", port, paths[name], concurrency=args.concurrency, duration=args.duration / ROUNDS
+                )
+                window = merged[name].window_seconds + result.window_seconds
+                merged[name].merge(result)
+                merged[name].window_seconds = window
         for name, expected in (("local", 200), ("redirect", 302)):
-            result = run_load("127.0.0.1", port, paths[name], concurrency=args.concurrency, duration=args.duration)
+            result = merged[name]
             summary = summarize(result)
             summary["statuses"] = {str(k): v for k, v in result.statuses.items()}
             summary["unexpected"] = sum(v for k, v in result.statuses.items() if k != expected) + sum(

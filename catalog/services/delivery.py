@@ -10,9 +10,11 @@
 Anonymous viewers never reach this for NSFW stickers (403 before).
 """
 
+import hashlib
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.core.cache import caches
 
 from catalog.services import assets, objectstore
 from catalog.services.reads import StickerDelivery
@@ -38,6 +40,20 @@ def redirect_max_age() -> int:
     return max(1, min(settings.STICKER_PRIVATE_CACHE_SECONDS, settings.OBJECT_STORAGE_SIGNED_URL_TTL_SECONDS // 2))
 
 
+def reused_signed_url(storage_key: str, *, cache_control: str) -> str:
+    """A signed URL, reused by this process for half its lifetime: signing costs CPU on every
+    request otherwise, and a stable URL lets the browser keep the bytes it fetched. With the
+    redirect's max-age also at most half the lifetime, a cached redirect never outlives its URL."""
+    scope = f"{objectstore.store().location}|{storage_key}|{cache_control}"
+    key = "objectstore:signed:" + hashlib.sha256(scope.encode()).hexdigest()
+    local = caches["local"]
+    url = local.get(key)
+    if url is None:
+        url = objectstore.signed_url(storage_key, cache_control=cache_control)
+        local.set(key, url, timeout=max(1, settings.OBJECT_STORAGE_SIGNED_URL_TTL_SECONDS // 2))
+    return url
+
+
 def sticker_delivery_plan(delivery: StickerDelivery) -> DeliveryPlan:
     asset = delivery.asset
     local = DeliveryPlan(via=LOCAL, cache_control=local_cache_control(delivery.public))
@@ -53,7 +69,7 @@ def sticker_delivery_plan(delivery: StickerDelivery) -> DeliveryPlan:
         )
     cache_control = f"private, max-age={redirect_max_age()}"
     try:
-        url = objectstore.signed_url(asset.storage_key, cache_control=cache_control)
+        url = reused_signed_url(asset.storage_key, cache_control=cache_control)
     except Exception:  # measured and logged by objectstore; the local bytes still serve
         return local
     return DeliveryPlan(via=SIGNED, cache_control=cache_control, redirect_url=url)

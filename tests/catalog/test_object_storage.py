@@ -133,6 +133,8 @@ def test_synced_stickers_of_admitted_owners_redirect_to_a_signed_url(object_stor
     assert 0 < int(cache_control.rsplit("=", 1)[1]) < 300  # below the URL's lifetime
     status, body, _ = fetch(location)
     assert status == 200 and body == local_bytes(safe.asset)
+    # The same URL for a while (half its lifetime), so the browser can keep the bytes.
+    assert api.get(sticker_path(pack, safe.asset_id))["Location"] == location
 
     denied = api.get(sticker_path(pack, nsfw.asset_id))  # NSFW: never redirected for anonymous viewers
     assert denied.status_code == 403 and denied.json()["code"] == "NOT_ALLOWED"
