@@ -64,7 +64,8 @@ PRINT_OBJECT_STORAGE = (
     "o = s.STORAGES['objects']['OPTIONS']; c = o['client_config']; "
     "print(json.dumps({'ttl': s.OBJECT_STORAGE_SIGNED_URL_TTL_SECONDS, 'expire': o['querystring_expire'], "
     "'custom_domain': o.get('custom_domain'), 'location': o['location'], 'signature': c.signature_version, "
-    "'addressing': c.s3['addressing_style'], 'endpoint': o['endpoint_url'], 'cdn': s.CDN_BASE_URL}))"
+    "'addressing': c.s3['addressing_style'], 'endpoint': o['endpoint_url'], 'cdn': s.CDN_BASE_URL, "
+    "'img_src': s.SECURE_CSP['img-src']}))"
 )
 
 
@@ -85,3 +86,5 @@ def test_object_storage_settings_clamp_the_ttl_and_never_sign_for_the_cdn_host()
     assert out["custom_domain"] is None and out["cdn"] == "https://cdn.example.com"
     assert out["signature"] == "s3v4" and out["addressing"] == "path" and out["location"] == "stickers/"
     assert out["endpoint"] == "http://127.0.0.1:9000"
+    # Pages may show the images both redirects lead to (issue 19's CSP, issue 11's store and CDN).
+    assert {"http://127.0.0.1:9000", "https://cdn.example.com"} <= set(out["img_src"])

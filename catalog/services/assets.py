@@ -1,13 +1,19 @@
-"""Stored sticker bytes and their asset rows, deduplicated globally by sha256.
+"""Stored sticker bytes and their asset rows.
 
-Bytes are written (keyed by their sha256) before the row that references them; a writer whose
-transaction then fails deletes them again unless a row uses them. Two concurrent inserts of
-the same sha256 end in one row: the loser of the insert race reads the winner's row.
+Bytes are deduplicated globally: one storage key per sha256, written before the rows that
+reference it; a writer whose transaction then fails deletes them again unless a row uses them.
+Rows are per owner (unique owner + sha256): the same image uploaded by two users is two assets
+sharing one stored file, so neither user's packs, hints or marks reach the other's asset, and
+an upload's answer does not reveal that someone else holds the image. Two concurrent inserts of
+the same owner and sha256 end in one row: the loser of the insert race reads the winner's row.
 
 Object storage (SPEC §7): local storage always keeps the bytes; a copy goes to the object store
 by a task after the upload commits (write-through, for owners the flag admits) or by
-`sync_object_storage` (backfill). `object_storage_synced_at` is set only once the store's copy
-is verified. Deleting an asset publishes STICKER_ASSET_DELETED, whose handler deletes the object.
+`sync_object_storage` (backfill). The object is keyed like the local file, so it too is shared by
+every row of the same bytes: it is put once, and `object_storage_synced_at` is set, once the
+store's copy is verified, on every row of that key. Deleting an asset publishes
+STICKER_ASSET_DELETED, whose handler deletes the object; local bytes and object both stay while
+any other row (another owner's asset of the same image) still uses the key.
 """
 
 import hashlib
@@ -53,18 +59,19 @@ def asset_bytes_forget(key: str) -> None:
         default_storage.delete(key)
 
 
-def asset_row_get_or_create(*, sha256: str, data: bytes, **fields) -> tuple[StickerAsset, bool]:
-    """The row for these bytes (already stored), created if new; safe inside a transaction."""
-    existing = StickerAsset.objects.filter(sha256=sha256).first()
+def asset_row_get_or_create(*, sha256: str, data: bytes, owner, **fields) -> tuple[StickerAsset, bool]:
+    """The owner's row for these bytes (already stored), created if new; safe inside a transaction."""
+    mine = StickerAsset.objects.filter(sha256=sha256, owner=owner)
+    existing = mine.first()
     if existing is not None:
         return existing, False
     try:
         with transaction.atomic():
             asset = StickerAsset.objects.create(
-                sha256=sha256, storage_key=asset_storage_key(sha256), size_bytes=len(data), **fields
+                sha256=sha256, storage_key=asset_storage_key(sha256), size_bytes=len(data), owner=owner, **fields
             )
     except IntegrityError:
-        return StickerAsset.objects.get(sha256=sha256), False
+        return mine.get(), False
     return asset, True
 
 
@@ -156,11 +163,12 @@ class ObjectSyncError(CatalogError):
 
 
 def asset_object_sync(asset: StickerAsset) -> str:
-    """Make the store hold this asset's bytes, verified, and mark it synced.
+    """Make the store hold this asset's bytes, verified, and mark it synced — it and every other
+    row of the same stored object (other owners' assets of the same image): one PUT per object.
 
-    Returns "synced" (already marked, by us before or by another process meanwhile), "present" (the store had a verified copy: marked without
-    uploading), "uploaded", or "gone" (the row was deleted meanwhile). Raises when the store
-    fails or the bytes cannot be had (the caller retries).
+    Returns "synced" (already marked, by us before or by another process meanwhile), "present"
+    (the store had a verified copy: marked without uploading), "uploaded", or "gone" (the row was
+    deleted meanwhile). Raises when the store fails or the bytes cannot be had (the caller retries).
     """
     if asset.object_storage_synced_at is not None:
         return "synced"
@@ -179,9 +187,13 @@ def asset_object_sync(asset: StickerAsset) -> str:
         if not objectstore.verified(info, size=asset.size_bytes, sha256=asset.sha256, data=data):
             raise ObjectSyncError(f"asset {asset.pk}: the stored object does not match after upload")
         outcome = "uploaded"
+    now = timezone.now()
     marked = StickerAsset.objects.filter(pk=asset.pk, object_storage_synced_at__isnull=True).update(
-        object_storage_synced_at=timezone.now()
+        object_storage_synced_at=now
     )
+    # The other rows of these bytes (other owners' assets of the same image) use the same object,
+    # verified just now: they are synced too, without a PUT or a HEAD of their own.
+    shared_rows_mark_synced(asset, now)
     if not marked:
         if StickerAsset.objects.filter(pk=asset.pk).exists():
             return "synced"  # another process marked it first
@@ -189,6 +201,17 @@ def asset_object_sync(asset: StickerAsset) -> str:
         object_forget(storage_key=key)
         return "gone"
     return outcome
+
+
+def shared_rows_mark_synced(asset: StickerAsset, moment: datetime) -> int:
+    """Mark synced the unsynced rows that share this asset's stored object (same key and bytes)."""
+    return (
+        StickerAsset.objects.filter(
+            storage_key=asset.storage_key, sha256=asset.sha256, object_storage_synced_at__isnull=True
+        )
+        .exclude(pk=asset.pk)
+        .update(object_storage_synced_at=moment)
+    )
 
 
 def asset_object_sync_by_id(asset_id: int) -> str:
@@ -223,8 +246,12 @@ def object_sync_sweep(*, limit: int | None = None) -> dict:
     )
     owners = recent.order_by().values_list("owner_id", flat=True).distinct()
     admitted = [owner_id for owner_id in owners if object_storage_admits(owner_id)]
-    counts = {"uploaded": 0, "present": 0, "failed": 0}
+    counts = {"uploaded": 0, "present": 0, "shared": 0, "failed": 0}
+    synced_keys = set()  # objects this run verified: their other rows in the batch were marked with them
     for asset in recent.filter(owner_id__in=admitted).order_by("id")[:limit]:
+        if asset.storage_key in synced_keys:
+            counts["shared"] += 1
+            continue
         try:
             outcome = asset_object_sync(asset)
         except Exception as exc:
@@ -233,6 +260,7 @@ def object_sync_sweep(*, limit: int | None = None) -> dict:
             if not objectstore.is_up():
                 break  # the store is away: the next sweep tries again
             continue
+        synced_keys.add(asset.storage_key)
         counts[outcome] = counts.get(outcome, 0) + 1
     return counts
 

@@ -8,6 +8,10 @@ Two runs at once split the work: asset ids are grouped in windows of WINDOW ids,
 on a window only while it holds the window's database lease (workers.locks). A window another
 run holds is skipped and revisited at the end, once its lease is free (or expired: a run that
 was killed stops renewing). Marking is a conditional UPDATE, so nothing is ever counted twice.
+
+Several rows can share one stored object (assets are per owner, bytes per sha256): the object is
+verified and uploaded once, and every row of it is marked then (assets.asset_object_sync); the
+rows of a batch whose object was just synced count as `shared`.
 """
 
 import logging
@@ -42,12 +46,13 @@ class BackfillResult:
     failed: int = 0
     gone: int = 0  # deleted while the run went on
     synced_elsewhere: int = 0  # marked by another process first
+    shared: int = 0  # marked with the object of another row of the same bytes (no request of its own)
     seconds: float = 0.0
     failures: list[str] = field(default_factory=list)
 
     @property
     def done(self) -> int:
-        return self.uploaded + self.present
+        return self.uploaded + self.present + self.shared
 
     @property
     def rate(self) -> float:
@@ -115,14 +120,20 @@ class Backfill:
                 batch = list(self.queryset.filter(id__gt=cursor, id__lt=high).order_by("id")[: self.batch_size])
                 if not batch:
                     return True
+                synced_keys = set()  # objects synced in this batch: their other rows are marked already
                 for asset in batch:
-                    self._sync(asset)
+                    if asset.storage_key in synced_keys:
+                        self.result.shared += 1
+                        self.progress("shared")
+                    elif self._sync(asset):
+                        synced_keys.add(asset.storage_key)
                 cursor = batch[-1].id
                 lease_renew(name, holder=self.holder, ttl_seconds=LEASE_SECONDS)
         finally:
             lease_release(name, holder=self.holder)
 
-    def _sync(self, asset: StickerAsset) -> None:
+    def _sync(self, asset: StickerAsset) -> bool:
+        """True when the asset's object is now synced (its other rows marked with it)."""
         try:
             outcome = assets.asset_object_sync(asset)
         except Exception as exc:
@@ -132,8 +143,9 @@ class Backfill:
             self.progress("failed")
             if not objectstore.is_up():
                 raise StoreDown(f"the object store stopped answering ({exc})") from exc
-            return
+            return False
         if outcome == "synced":
             outcome = "synced_elsewhere"  # another process marked it first
         setattr(self.result, outcome, getattr(self.result, outcome) + 1)
         self.progress(outcome)
+        return True

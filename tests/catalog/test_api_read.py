@@ -221,7 +221,8 @@ def test_sticker_bytes_etag_and_cache_headers(api):
     "pack_fields",
     [
         {"classified": False},  # not classified yet: it may still turn out NSFW
-        {"classified": True, "is_sensitive": True},  # a sensitive pack (owner or staff mark)
+        {"classified": True, "is_sensitive": True},  # a sensitive pack: the owner's mark
+        {"classified": True, "moderation_sensitive": True},  # ... or staff's
         {"classified": True, "visibility": "unlisted"},
     ],
 )

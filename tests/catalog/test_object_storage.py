@@ -16,7 +16,7 @@ from django.core.management.base import CommandError
 from django.utils import timezone
 
 from catalog.metrics import OBJECT_STORAGE_OPERATIONS
-from catalog.models import StickerAsset
+from catalog.models import StickerAsset, StickerPackItem
 from catalog.services import assets, objectstore
 from flags.services import flag_cache, flag_set, is_enabled
 from outbox.models import DomainEvent
@@ -191,9 +191,14 @@ def test_a_cdn_gets_only_safe_stickers_of_listed_packs(object_storage, api, user
     signed = api.get(sticker_path(unlisted, unlisted.items.get().asset_id))
     assert signed.status_code == 302 and signed["Location"].startswith(object_storage.endpoint_url)
     assert signed["Cache-Control"].startswith("private")
-    sensitive = synced_pack(owner=user, is_sensitive=True)
-    owner_view = client_for(user).get(sticker_path(sensitive, sensitive.items.get().asset_id))
-    assert owner_view.status_code == 302 and owner_view["Location"].startswith(object_storage.endpoint_url)
+    for mark in ({"is_sensitive": True}, {"moderation_sensitive": True}):  # the owner's mark, or staff's
+        sensitive = synced_pack(owner=user, **mark)
+        path = sticker_path(sensitive, sensitive.items.get().asset_id)
+        owner_view = client_for(user).get(path)
+        assert owner_view.status_code == 302 and owner_view["Location"].startswith(object_storage.endpoint_url)
+        assert owner_view["Cache-Control"].startswith("private")
+        denied = api.get(path)
+        assert denied.status_code == 403 and denied["Cache-Control"] == "no-store", mark
 
 
 @pytest.mark.django_db
@@ -345,7 +350,7 @@ def test_backfill_uploads_exactly_the_missing_objects_and_a_second_run_nothing(o
     call_command("sync_object_storage", "--batch-size", "3")
     out = capsys.readouterr()
     assert "selected 7: uploaded 6, already in the store 1, failed 0" in out.out
-    assert "objects/s" in out.out and "obj" in out.err  # the progress bar, with its rate
+    assert "assets/s" in out.out and "obj" in out.err  # the progress bar, with its rate
     assert operations("put", "ok") - puts == 6
     assert not StickerAsset.objects.filter(object_storage_synced_at__isnull=True).exists()
     for asset in made:
@@ -473,6 +478,104 @@ def test_an_object_is_kept_when_the_same_bytes_were_uploaded_again(object_storag
     again = StickerAsset.objects.create(sha256=sha, storage_key=key, size_bytes=asset.size_bytes)
     run_tasks()
     assert objectstore.head(key) is not None and StickerAsset.objects.filter(pk=again.pk).exists()
+
+
+# --- one image, several owners (issue 19: asset rows per owner, bytes and objects per sha256) -----
+
+
+def same_image_for(asset, owner):
+    """Another owner's asset row of the very same bytes (the same storage key, as an upload makes)."""
+    return StickerAsset.objects.create(
+        sha256=asset.sha256, storage_key=asset.storage_key, size_bytes=asset.size_bytes, owner=owner
+    )
+
+
+def upload_as(user, pack, data: bytes):
+    file = io.BytesIO(data)
+    file.name = "same.png"
+    response = client_for(user).post(f"/api/sticker-packs/{pack.pack_key}/stickers", {"file": file}, format="multipart")
+    assert response.status_code == 201, response.content
+    return StickerAsset.objects.get(pk=response.json()["data"]["sticker_id"])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_owners_of_one_image_share_one_object_and_deleting_one_asset_keeps_it_for_the_other(
+    object_storage, api, staff_user
+):
+    rollout(100)
+    alice, bob = UserFactory(), UserFactory()
+    alice_pack = make_pack(owner=alice, items=0, refresh=False)
+    bob_pack = make_pack(owner=bob, items=0, visibility="private", refresh=False)
+    data = png_bytes(color=(90, 30, 160, 255))
+    puts = operations("put", "ok")
+    mine, theirs = upload_as(alice, alice_pack, data), upload_as(bob, bob_pack, data)
+    assert mine.id != theirs.id and mine.storage_key == theirs.storage_key
+    key = mine.storage_key
+    assert WorkerTask.objects.filter(task_type="object_storage_put").count() == 2  # one per row
+
+    run_tasks()
+    assert operations("put", "ok") - puts == 1  # one PUT for the object both rows use
+    for row in (mine, theirs):
+        row.refresh_from_db()
+        assert row.object_storage_synced_at is not None
+
+    # Bob takes his sticker out of his pack, and staff delete his now unused asset.
+    assert client_for(bob).delete(f"/api/sticker-packs/{bob_pack.pack_key}/stickers/{theirs.id}").status_code == 204
+    from django.test import Client
+
+    admin = Client()
+    admin.force_login(staff_user)
+    assert admin.post(f"/admin/catalog/stickerasset/{theirs.id}/delete/", {"post": "yes"}).status_code == 302
+    assert not StickerAsset.objects.filter(pk=theirs.id).exists()
+    assert DomainEvent.objects.filter(event_type="STICKER_ASSET_DELETED").count() == 1
+    run_tasks()  # the delete task ran: it found Alice's row on the key and kept the object
+    delete_task = WorkerTask.objects.get(task_type="object_storage_delete")
+    assert delete_task.status == "completed"
+    assert default_storage.exists(key) and objectstore.head(key) is not None
+
+    path = sticker_path(alice_pack, mine.id)
+    redirected = api.get(path)
+    assert redirected.status_code == 302
+    status, body, _ = fetch(redirected["Location"])
+    assert status == 200 and hashlib.sha256(body).hexdigest() == mine.sha256
+    rollout(0)  # not admitted: the local bytes
+    local = api.get(path)
+    assert local.status_code == 200 and hashlib.sha256(b"".join(local.streaming_content)).hexdigest() == mine.sha256
+
+    # Alice's row is the last one: deleting it too (out of every pack, auto packs included) removes both.
+    StickerPackItem.objects.filter(asset=mine).delete()
+    assert assets.asset_delete(asset_id=mine.id)
+    run_tasks()
+    assert not default_storage.exists(key) and objectstore.head(key) is None
+
+
+@pytest.mark.django_db
+def test_backfill_and_sweep_put_a_shared_object_once_and_mark_every_row_of_it(object_storage, capsys):
+    first = stored_asset(seed="shared-backfill")
+    second = same_image_for(first, UserFactory())
+    assert second.storage_key == first.storage_key and second.owner_id != first.owner_id
+    stored_asset(seed="alone-backfill")
+    puts = operations("put", "ok")
+    call_command("sync_object_storage")
+    out = capsys.readouterr().out
+    assert "selected 3: uploaded 2, already in the store 0, failed 0" in out and "synced here 1;" in out
+    assert operations("put", "ok") - puts == 2
+    assert not StickerAsset.objects.filter(object_storage_synced_at__isnull=True).exists()
+    call_command("sync_object_storage")
+    assert "selected 0: uploaded 0" in capsys.readouterr().out
+    assert operations("put", "ok") - puts == 2
+
+    # The write-through sweep, over rows of two admitted owners and one more of another.
+    rollout(100)
+    old = timezone.now() - timezone.timedelta(minutes=5)
+    left = stored_asset(seed="shared-sweep", created_at=old)
+    rows = [left, *(same_image_for(left, UserFactory()) for _ in range(2))]
+    StickerAsset.objects.filter(pk__in=[r.pk for r in rows]).update(created_at=old)
+    puts = operations("put", "ok")
+    counts = assets.object_sync_sweep()
+    assert counts["uploaded"] == 1 and counts["shared"] == 2 and counts["failed"] == 0
+    assert operations("put", "ok") - puts == 1
+    assert not StickerAsset.objects.filter(object_storage_synced_at__isnull=True).exists()
 
 
 # --- operations ----------------------------------------------------------------------------------

@@ -55,7 +55,8 @@ class Command(BaseCommand):
         self.stdout.write(
             f"selected {total}: uploaded {result.uploaded}, already in the store {result.present}, "
             f"failed {result.failed}, deleted meanwhile {result.gone}, synced by another run "
-            f"{result.synced_elsewhere}; {result.rate:.1f} objects/s over {result.seconds:.1f} s"
+            f"{result.synced_elsewhere}, sharing an object synced here {result.shared}; "
+            f"{result.rate:.1f} assets/s over {result.seconds:.1f} s"
         )
         for failure in result.failures[:20]:
             self.stderr.write(f"  {failure}")
