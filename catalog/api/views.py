@@ -16,7 +16,6 @@ from rest_framework.views import APIView
 from catalog import presenters
 from catalog.api import schema
 from catalog.errors import CatalogError, InvalidInput, NotAllowed
-from catalog.models import Interaction
 from catalog.services import assets, delivery, engagement, packs, reads, stats, uploads, viewers
 from catalog.services.reads import parse_int
 
