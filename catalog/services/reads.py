@@ -224,10 +224,18 @@ def pack_detail(pack_key: str, *, viewer, anonymous: bool, viewer_key: str) -> d
     return {"data": data}
 
 
+def pack_download_items(pack_key: str, *, viewer, anonymous: bool) -> tuple[StickerPack, list]:
+    """The pack and the stickers this viewer may take away: the same rule as the sticker URLs
+    (NSFW ones never for anonymous viewers)."""
+    pack = visible_pack(pack_key, viewer)
+    items = [item for item in selectors.pack_items(pack) if not (anonymous and presenters.item_is_nsfw(item, pack))]
+    return pack, items
+
+
 @dataclass(frozen=True)
 class StickerDelivery:
     asset: object
-    public: bool  # may shared caches keep it?
+    public: bool  # may shared caches keep it (classified safe, in a listed pack that is not sensitive)?
 
 
 def sticker_for_delivery(pack_key: str, asset_id: int, *, viewer, anonymous: bool) -> StickerDelivery:
@@ -242,9 +250,7 @@ def sticker_for_delivery(pack_key: str, asset_id: int, *, viewer, anonymous: boo
     nsfw = presenters.item_is_nsfw(item, pack)
     if nsfw and anonymous:
         raise NotAllowed("sign in to see sensitive stickers")
-    public = (
-        not nsfw and pack.status == StickerPack.Status.PUBLISHED and pack.visibility == StickerPack.Visibility.PUBLIC
-    )
+    public = presenters.item_is_classified_safe(item, pack) and selectors.pack_is_listed(pack)
     return StickerDelivery(asset=item.asset, public=public)
 
 

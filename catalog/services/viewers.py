@@ -90,6 +90,12 @@ def network_key(request) -> str:
     return network_key_of(network_identity(request))
 
 
+def anonymous_network_key(request) -> str:
+    """network_key for an anonymous request (what subjects it to the engagement caps), "" for a
+    logged-in user (users are deduplicated per user; their network is not kept)."""
+    return network_key(request) if is_anonymous(request) else ""
+
+
 def network_key_of(address: str) -> str:
     """network_key of an address (staff look one up in the admin by typing it)."""
     # No sane address at all: every such request is one network (they share the caps).
