@@ -161,31 +161,10 @@ def build_child(case: str, path: Path) -> None:
     print(json.dumps({"input": description, "input_bytes": len(data)}))
 
 
-def whatsapp_violations(data: bytes) -> list[str]:
-    """What breaks WhatsApp's published sticker limits, read back from the output alone."""
-    from PIL import Image
-
-    problems = []
-    with Image.open(io.BytesIO(data)) as image:
-        frames = getattr(image, "n_frames", 1)
-        if image.format != "WEBP" or image.size != (512, 512):
-            problems.append(f"{image.format} {image.size}")
-        if len(data) > (500 if frames > 1 else 100) * 1024:
-            problems.append(f"{len(data)} bytes")
-        durations = []
-        for index in range(frames if frames > 1 else 0):
-            image.seek(index)
-            image.load()
-            durations.append(image.info.get("duration") or 0)
-        if durations and (sum(durations) > 10_000 or min(durations) < 8):
-            problems.append(f"durations sum {sum(durations)} min {min(durations)}")
-    return problems
-
-
 def child(path: Path) -> None:
     """Convert one upload and print a JSON line about it."""
     setup_django()
-    from catalog.services.images import ImageRejected, convert_upload
+    from catalog.services.images import ImageRejected, convert_upload, whatsapp_violations
 
     data = path.read_bytes()
     baseline_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

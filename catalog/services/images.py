@@ -597,6 +597,27 @@ def _convert_animated(image: Image.Image, source_format: str, frame_count: int, 
     )
 
 
+def whatsapp_violations(data: bytes) -> list[str]:
+    """What in these stored bytes breaks WhatsApp's published sticker limits (empty: none), read
+    back by decoding them, not from what the encoder was told (tests and the bench use it)."""
+    problems = []
+    with Image.open(io.BytesIO(data)) as image:
+        frames = getattr(image, "n_frames", 1)
+        if image.format != "WEBP" or image.size != (STICKER_SIZE, STICKER_SIZE):
+            problems.append(f"{image.format} {image.size}, not a 512x512 WebP")
+        limit = ANIMATED_TARGET_BYTES if frames > 1 else STATIC_TARGET_BYTES
+        if len(data) > limit:
+            problems.append(f"{len(data)} bytes, over {limit}")
+        durations = []
+        for index in range(frames if frames > 1 else 0):
+            image.seek(index)
+            image.load()
+            durations.append(image.info.get("duration") or 0)
+        if durations and (sum(durations) > MAX_ANIMATION_MS or min(durations) < WHATSAPP_MIN_FRAME_MS):
+            problems.append(f"frame durations {durations}")
+    return problems
+
+
 __all__ = [
     "ConvertedSticker",
     "ImageRejected",
@@ -604,4 +625,5 @@ __all__ = [
     "dhash_hex",
     "hamming",
     "sniff_format",
+    "whatsapp_violations",
 ]

@@ -11,7 +11,15 @@ from django.conf import settings as django_settings
 from PIL import Image, ImageDraw, ImageFile
 
 from catalog.services import images
-from catalog.services.images import ConvertedSticker, ImageRejected, convert_upload, dhash_hex, hamming, sniff_format
+from catalog.services.images import (
+    ConvertedSticker,
+    ImageRejected,
+    convert_upload,
+    dhash_hex,
+    hamming,
+    sniff_format,
+    whatsapp_violations,
+)
 
 # --- input builders ---------------------------------------------------------------------------
 
@@ -110,26 +118,6 @@ def read_frames(data: bytes) -> list[tuple[Image.Image, int]]:
             image.load()
             frames.append((image.convert("RGBA"), image.info.get("duration")))
     return frames
-
-
-def whatsapp_violations(data: bytes) -> list[str]:
-    """What breaks WhatsApp's published sticker limits, read back from the stored bytes alone."""
-    problems = []
-    with Image.open(io.BytesIO(data)) as image:
-        frames = getattr(image, "n_frames", 1)
-        if image.format != "WEBP" or image.size != (512, 512):
-            problems.append(f"{image.format} {image.size}, not a 512x512 WebP")
-        if len(data) > (500 if frames > 1 else 100) * 1024:
-            problems.append(f"{len(data)} bytes")
-        if frames > 1:
-            durations = []
-            for index in range(frames):
-                image.seek(index)
-                image.load()
-                durations.append(image.info.get("duration"))
-            if sum(durations) > 10_000 or min(durations) < 8:
-                problems.append(f"durations {durations}")
-    return problems
 
 
 def encoded_size(data: bytes, **attempt) -> int:

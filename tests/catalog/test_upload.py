@@ -170,7 +170,8 @@ def test_40_concurrent_uploads_into_one_pack_make_exactly_30_items(user):
 
 
 def test_every_accepted_uploads_stored_bytes_meet_whatsapps_limits(owner_api, user):
-    from tests.catalog.test_images import WHATSAPP_CASES, whatsapp_violations
+    from catalog.services.images import whatsapp_violations
+    from tests.catalog.test_images import WHATSAPP_CASES
 
     pack = make_pack(owner=user, items=0, status="draft", refresh=False)
     accepted = 0
