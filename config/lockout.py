@@ -26,5 +26,7 @@ def lockout_response(request, original_response=None, credentials=None):
     message = "too many failed logins; try again later or ask staff to lift the lockout"
     if is_api(request):
         return JsonResponse({"error": message, "code": "RATE_LIMITED"}, status=429)
-    # Rendered here: the middleware answers after the view, past the point where Django renders.
-    return render(request, "admin/lockout.html", {"title": "Login locked", "message": message}, status=429)
+    # The admin's look for the admin login, the site's for the pages' login (/login/). Rendered
+    # here: the middleware answers after the view, past the point where Django renders.
+    template = "admin/lockout.html" if request.path.startswith("/admin/") else "registration/lockout.html"
+    return render(request, template, {"title": "Login locked", "message": message}, status=429)

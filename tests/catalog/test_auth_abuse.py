@@ -97,3 +97,14 @@ def test_the_upload_throttle_survives_a_flood_of_junk_parameter_reads(settings, 
     # Parameters the list does not read make no entries of their own: one cached list, not 400.
     listed = [key for key in caches["default"]._cache if "catalog:anon:" in key]
     assert len(listed) == 1
+
+
+def test_the_sites_login_page_shares_the_lockout(client, user, settings):
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        client.post("/login/", {"username": "alice", "password": "wrong-password"}, REMOTE_ADDR="198.51.100.41")
+    locked = client.post(
+        "/login/", {"username": "alice", "password": "alice-password-123"}, REMOTE_ADDR="198.51.100.41"
+    )
+    assert locked.status_code == 429 and "Login locked" in locked.content.decode()
+    assert "_auth_user_id" not in client.session
+    assert guess("alice", "alice-password-123", REMOTE_ADDR="192.0.2.77").status_code == 429  # the API's too
