@@ -21,6 +21,7 @@ from django.db import IntegrityError, connection, models, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from config.logs import current_request_id
 from workers import conf
 from workers.models import DeadLetter, QueueItem, QueueStatus, TaskRun
 
@@ -61,6 +62,8 @@ class Queue:
     type_field: str
     # Fields copied from an item to its dead letter (and back on requeue).
     carried_fields: tuple[str, ...] = ()
+    # What an item is called in log lines: "<label>_id" and "<label>_type" (e.g. task_id).
+    item_label: str = "item"
 
     # --- enqueue ---------------------------------------------------------------------------
 
@@ -68,8 +71,11 @@ class Queue:
         """Create an item, or return the existing one holding this key (created=False).
 
         Keys must name one change or one time bucket: a second enqueue of a live key creates
-        no work. Pruning completed rows frees their keys.
+        no work. Pruning completed rows frees their keys. Without a request id of its own the item
+        takes the one bound to this context (the web request, or the event or task being worked
+        on), so what a request caused can be traced through every queue it passes.
         """
+        fields["request_id"] = (fields.get("request_id") or current_request_id())[:64]
         # Insert first (the common case is a new key); the unique key settles races.
         try:
             with transaction.atomic():
@@ -372,6 +378,10 @@ class Queue:
             "dead": self.dead_letter_model.objects.count(),
             "oldest_pending_age_seconds": max(0.0, (timezone.now() - oldest).total_seconds()) if oldest else 0.0,
         }
+
+    def dead_letters_since(self, when: datetime) -> int:
+        """Items dead-lettered at or after `when` (the rollout gate's dead-letter growth)."""
+        return self.dead_letter_model.objects.filter(failed_at__gte=when).count()
 
 
 _queues: dict[str, Queue] = {}
