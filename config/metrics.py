@@ -69,14 +69,27 @@ def route_group(request) -> str:
     return _route_of_path(getattr(request, "urlconf", None) or settings.ROOT_URLCONF, request.path_info)
 
 
+# (route, method, status class) -> its children: labels() validates and locks on every call.
+_children: dict[tuple[str, str, int], tuple] = {}
+
+
 def observe_request(request, status: int, elapsed_ms: float) -> None:
     route = route_group(request)
     method = request.method if request.method in KNOWN_METHODS else "other"
-    status_class = f"{status // 100}xx"
-    HTTP_REQUESTS.labels(route, method, status_class).inc()
-    HTTP_DURATION_MS.labels(route, method, status_class).observe(elapsed_ms)
+    key = (route, method, status // 100)
+    children = _children.get(key)
+    if children is None:
+        status_class = f"{status // 100}xx"
+        children = _children[key] = (
+            HTTP_REQUESTS.labels(route, method, status_class),
+            HTTP_DURATION_MS.labels(route, method, status_class),
+            HTTP_SLO_VIOLATIONS.labels(route, method),
+        )
+    requests, duration, violations = children
+    requests.inc()
+    duration.observe(elapsed_ms)
     if elapsed_ms > settings.HTTP_SLO_TARGET_MS:
-        HTTP_SLO_VIOLATIONS.labels(route, method).inc()
+        violations.inc()
 
 
 # --- scrape-time collectors ----------------------------------------------------------------------

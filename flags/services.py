@@ -32,6 +32,7 @@ GENERATION_CHECK_SECONDS = 1.0
 FLAG_EVALUATIONS = Counter(
     "packyard_flag_evaluations", "Feature-flag evaluations, by flag and result", ["flag", "result"]
 )
+_evaluation_counters: dict[tuple[str, bool], Counter] = {}
 
 
 class FlagError(Exception):
@@ -163,7 +164,10 @@ _overrides: dict[str, bool] = {}
 def is_enabled(name: str, *, subject_key: str = "", default: bool = False) -> bool:
     name = normalize_flag_name(name)
     result = _evaluated(name, subject_key=subject_key, default=default)
-    FLAG_EVALUATIONS.labels(name, "on" if result else "off").inc()
+    counter = _evaluation_counters.get((name, result))
+    if counter is None:  # labels() validates and locks: done once per (flag, result)
+        counter = _evaluation_counters[(name, result)] = FLAG_EVALUATIONS.labels(name, "on" if result else "off")
+    counter.inc()
     return result
 
 
