@@ -32,7 +32,34 @@ ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "e2e-metrics-token-0123456789abcdef"
 
 
-class Gunicorn:
+class _Server:
+    """A server subprocess that logs to `self.log`; started once `ready()` holds."""
+
+    name = "server"
+    log: Path
+    proc: subprocess.Popen | None = None
+
+    def ready(self) -> bool:
+        raise NotImplementedError
+
+    def spawn(self, command: list[str], **popen) -> None:
+        with self.log.open("ab") as log:
+            self.proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, **popen)
+
+        def started():
+            if self.proc.poll() is not None:
+                raise AssertionError(f"{self.name} exited {self.proc.returncode}:\n{self.log.read_text()[-3000:]}")
+            try:
+                return self.ready()
+            except OSError:
+                return False
+
+        procs.wait_for(started, timeout=90, interval=0.5, message=f"{self.name} to be ready")
+
+
+class Gunicorn(_Server):
+    name = "gunicorn"
+
     def __init__(self, tmp_path: Path, **env):
         self.port = procs.free_port()
         self.metrics_dir = tmp_path / "prometheus-multiproc"
@@ -50,7 +77,6 @@ class Gunicorn:
             METRICS_DB_CACHE_SECONDS=0,
             **env,
         )
-        self.proc = None
 
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}{path}"
@@ -63,25 +89,12 @@ class Gunicorn:
         except urllib.error.HTTPError as exc:
             return exc.code, exc.read()
 
+    def ready(self) -> bool:
+        return self.get("/healthz")[0] == 200
+
     def __enter__(self):
-        with self.log.open("ab") as log:
-            self.proc = subprocess.Popen(
-                [str(Path(sys.executable).parent / "gunicorn"), "-c", "config/gunicorn.py", "config.wsgi"],
-                cwd=ROOT,
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-
-        def up():
-            if self.proc.poll() is not None:
-                raise AssertionError(f"gunicorn exited {self.proc.returncode}:\n{self.log.read_text()[-3000:]}")
-            try:
-                return self.get("/healthz")[0] == 200
-            except OSError:
-                return False
-
-        procs.wait_for(up, timeout=90, message="gunicorn /healthz")
+        gunicorn = str(Path(sys.executable).parent / "gunicorn")
+        self.spawn([gunicorn, "-c", "config/gunicorn.py", "config.wsgi"], cwd=ROOT, env=self.env)
         return self
 
     def __exit__(self, *exc):
@@ -163,7 +176,9 @@ def test_n_requests_over_two_workers_show_as_n_in_one_scrape_and_logs_are_json(t
     assert not any("127.0.0.1" in json.dumps(line) for line in lines if line["request_id"])
 
 
-class Prometheus:
+class Prometheus(_Server):
+    name = "prometheus"
+
     def __init__(self, tmp_path: Path, target_port: int):
         self.port = procs.free_port()
         self.dir = tmp_path / "prometheus"
@@ -181,7 +196,6 @@ class Prometheus:
             f"    static_configs:\n      - targets: ['127.0.0.1:{target_port}']\n"
         )
         self.log = self.dir / "prometheus.log"
-        self.proc = None
 
     def query(self, promql: str) -> list:
         url = f"http://127.0.0.1:{self.port}/api/v1/query?{urllib.parse.urlencode({'query': promql})}"
@@ -195,29 +209,18 @@ class Prometheus:
     def __enter__(self):
         prometheus = shutil.which("prometheus")
         assert prometheus, "Debian's prometheus package is missing: bin/system-deps test installs it"
-        with self.log.open("ab") as log:
-            self.proc = subprocess.Popen(
-                [
-                    prometheus,
-                    f"--config.file={self.config}",
-                    f"--storage.tsdb.path={self.dir / 'data'}",
-                    f"--web.listen-address=127.0.0.1:{self.port}",
-                    "--web.enable-lifecycle",
-                ],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-
-        def scraping():
-            if self.proc.poll() is not None:
-                raise AssertionError(f"prometheus exited {self.proc.returncode}:\n{self.log.read_text()[-3000:]}")
-            try:
-                return self.value('up{job="packyard-web"}') == 1
-            except OSError:
-                return False
-
-        procs.wait_for(scraping, timeout=90, interval=0.5, message="prometheus scraping gunicorn")
+        self.spawn(
+            [
+                prometheus,
+                f"--config.file={self.config}",
+                f"--storage.tsdb.path={self.dir / 'data'}",
+                f"--web.listen-address=127.0.0.1:{self.port}",
+            ]
+        )
         return self
+
+    def ready(self) -> bool:
+        return self.value('up{job="packyard-web"}') == 1  # up and scraping gunicorn
 
     def __exit__(self, *exc):
         procs.stop([self.proc], sig=signal.SIGTERM, timeout=30)
