@@ -2,7 +2,7 @@
 gauges against the database, task and flag counters."""
 
 import pytest
-from django.core.cache import cache, caches
+from django.core.cache import cache
 from prometheus_client.core import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -14,13 +14,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
-def _fresh_caches(settings):
+def _gauges_read_at_every_scrape(settings, empty_caches):
     settings.METRICS_DB_CACHE_SECONDS = 0
-    cache.clear()
-    caches["local"].clear()
-    yield
-    cache.clear()
-    caches["local"].clear()
 
 
 def sample(name: str, **labels) -> float:
