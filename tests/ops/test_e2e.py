@@ -126,7 +126,12 @@ def healthz_counts_by_pid(metrics_dir: Path) -> dict[int, float]:
 
 
 def test_n_requests_over_two_workers_show_as_n_in_one_scrape_and_logs_are_json(tmp_path):
+    # Counts of a previous run are wiped when the server starts.
+    (tmp_path / "prometheus-multiproc").mkdir()
+    stale = tmp_path / "prometheus-multiproc" / "counter_4194304.db"
+    shutil.copy(Path(__file__), stale)
     with Gunicorn(tmp_path, METRICS_BEARER_TOKEN=TOKEN, GUNICORN_ACCESS_LOG="-") as server:
+        assert not stale.exists()
         sent = 0
 
         def hit(_):
