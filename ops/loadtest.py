@@ -229,8 +229,9 @@ def build_report(
         "connections_opened": connections_opened,
         "connect_failures": recorder.connect_failures,
         "sample_errors": recorder.sample_errors,
-        # Whole seconds; the last fraction of a second counts in the last one.
-        "timeline": _timeline(recorder, max(1, int(elapsed_seconds))),
+        # By the second each request started in (none start after the duration; the last
+        # fraction of a second counts in the last one).
+        "timeline": _timeline(recorder, max(1, int(options.duration_seconds))),
         "histogram": _histogram(values),
         "passed": bool(passed),
         "exit_code": exit_code_of(made_requests=made_requests, passed=passed),
@@ -279,7 +280,7 @@ def chart_context(report: dict) -> dict:
     hist_w = (CHART_W - 2 * PAD) / len(histogram)
     total = max(1, report["requests_total"])
     # Each second's point sits in the middle of its second.
-    points = [(row["second"] + 0.5, row) for row in timeline]
+    points = [(row["second"] + 0.5, row) for row in timeline if row["requests"]]
     return {
         "w": CHART_W,
         "h": CHART_H,
