@@ -52,13 +52,16 @@ def test_an_overlong_client_id_is_replaced_so_it_fits_the_queues(client):
 
 @pytest.mark.django_db
 def test_queue_items_inherit_the_bound_request_id():
-    from workers.services import enqueue_task
+    from workers.services import enqueue_task, enqueue_task_many
 
     with bound(request_id="trace-bound", task_id=1):
         task, _ = enqueue_task(task_type="t", idempotency_key="inherits")
+        many = enqueue_task_many(task_type="t", items=[{"idempotency_key": f"many-{n}"} for n in range(3)])
     explicit, _ = enqueue_task(task_type="t", idempotency_key="explicit", request_id="trace-explicit")
     plain, _ = enqueue_task(task_type="t", idempotency_key="plain")
     assert (task.request_id, explicit.request_id, plain.request_id) == ("trace-bound", "trace-explicit", "")
+    ids = [task_id for task_id, _ in many]
+    assert set(WorkerTask.objects.filter(id__in=ids).values_list("request_id", flat=True)) == {"trace-bound"}
 
 
 @pytest.mark.django_db(transaction=True)
