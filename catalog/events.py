@@ -10,6 +10,7 @@ import time
 from datetime import UTC, datetime
 
 from django.conf import settings
+from django.db.models import F
 from django.utils import timezone
 
 from catalog.models import StickerPackItem
@@ -68,8 +69,35 @@ def curation_enqueue(*, now: float | None = None) -> bool:
     return created
 
 
+# A change of these can add or remove the pack's hints to its owner's classifications
+# (catalog.services.classification.hint_items: the owner's listed packs only).
+HINT_FIELDS = {"status", "visibility", "pack_status", "deleted_at", "tags"}
+
+
 def on_pack_changed(event: DomainEvent) -> None:
-    snapshot_refresh_enqueue([int(event.payload["pack_id"])])
+    pack_id = int(event.payload["pack_id"])
+    snapshot_refresh_enqueue([pack_id])
+    if HINT_FIELDS & set(event.payload.get("fields") or ()):
+        hints_changed_enqueue(pack_id, event.idempotency_key)
+
+
+def hints_changed_enqueue(pack_id: int, cause: str) -> int:
+    """Classify again the owner's stickers of a pack whose hints now count or stopped counting."""
+    if get_task_type(CLASSIFY_TASK) is None:
+        return 0
+    asset_ids = StickerPackItem.objects.filter(pack_id=pack_id, asset__owner_id=F("pack__owner_id")).values_list(
+        "asset_id", flat=True
+    )
+    created = 0
+    for asset_id in asset_ids:
+        _, new = enqueue_task(
+            task_type=CLASSIFY_TASK,
+            idempotency_key=f"classify:{asset_id}:{cause}",
+            payload={"asset_id": asset_id},
+            cohort_key=f"asset:{asset_id}",
+        )
+        created += int(new)
+    return created
 
 
 def on_sticker_classified(event: DomainEvent) -> None:
@@ -92,7 +120,11 @@ def on_asset_created(event: DomainEvent) -> None:
     )
 
 
+def on_engagement(event: DomainEvent) -> None:
+    snapshot_refresh_enqueue([int(event.payload["pack_id"])])
+
+
 register_handler(PACK_UPDATED, on_pack_changed)
-register_handler(ENGAGEMENT_RECORDED, on_pack_changed)
+register_handler(ENGAGEMENT_RECORDED, on_engagement)
 register_handler(STICKER_CLASSIFIED, on_sticker_classified)
 register_handler(STICKER_ASSET_CREATED, on_asset_created)

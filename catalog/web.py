@@ -7,7 +7,9 @@ from catalog import selectors
 
 
 def browse(request):
-    packs = selectors.pack_listed_queryset().filter(is_sensitive=False).order_by("-published_at", "-id")[:48]
+    # The API list's selector: a pack the API hides (explicit, suggestive, marked) is not shown here.
+    listed = selectors.listed_for_viewer(anonymous=not request.user.is_authenticated)
+    packs = [snapshot.pack for snapshot in listed.select_related("pack").order_by("-published_at", "-pack_id")[:48]]
     return render(request, "catalog/browse.html", {"packs": packs})
 
 

@@ -7,8 +7,10 @@ With no environment at all it runs embedded: SQLite, local file storage, local-m
 import os
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
 from pythonjsonlogger.core import RESERVED_ATTRS
 
 from config.env import BASE_DIR, env
@@ -51,8 +53,11 @@ MIDDLEWARE = [
     "config.middleware.HttpMetricsMiddleware",
     "config.middleware.RequestIdMiddleware",
     "config.middleware.BodySizeLimitMiddleware",
-    "catalog.api.cache.AnonymousReadCacheMiddleware",
+    # Security headers (HSTS, nosniff, CSP) wrap the anonymous read cache, so cached answers carry them too.
     "django.middleware.security.SecurityMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "catalog.api.cache.ViewerCacheControlMiddleware",
+    "catalog.api.cache.AnonymousReadCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -76,6 +81,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.csp",  # {{ csp_nonce }} for the rare inline <script>
             ],
         },
     },
@@ -236,6 +242,9 @@ WHATSAPP_MESSAGE_TEMPLATE = env.str("WHATSAPP_MESSAGE_TEMPLATE", default="/pack 
 SUPPORT_WHATSAPP_PHONE = env.str("SUPPORT_WHATSAPP_PHONE", default=WHATSAPP_BOT_PHONE)
 SUPPORT_WHATSAPP_TEXT = env.str("SUPPORT_WHATSAPP_TEXT", default="Hello! I need help with Packyard.")
 AUTO_PACK_PUBLISHER = env.str("AUTO_PACK_PUBLISHER", default="Packyard")
+# The account that owns the [AUTO] packs (created inactive, with no usable password): its creator
+# profile is verified and holds AUTO_PACK_PUBLISHER as a reserved publisher name.
+SYSTEM_ACCOUNT_USERNAME = env.str("SYSTEM_ACCOUNT_USERNAME", default="packyard-system")
 CLASSIFIER_PROVIDER = env.str("CLASSIFIER_PROVIDER", default="builtin")
 CLASSIFIER_HTTP_URL = env.str("CLASSIFIER_HTTP_URL", default="")
 CLASSIFIER_HTTP_TIMEOUT_SECONDS = env.float("CLASSIFIER_HTTP_TIMEOUT_SECONDS", default=5.0)
@@ -350,7 +359,42 @@ SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=_SECURE_DEFAULTS a
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=_SECURE_DEFAULTS)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=_SECURE_DEFAULTS)
+# HSTS: sent on answers to HTTPS requests (behind the proxy: SECURE_PROXY_SSL_HEADER); one year
+# by default with DEBUG off, off with DEBUG on.
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31_536_000 if _SECURE_DEFAULTS else 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=SECURE_HSTS_SECONDS > 0)
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=SECURE_HSTS_SECONDS > 0)
 SECURE_CONTENT_TYPE_NOSNIFF = True
+
+
+# Content-Security-Policy (Django's own middleware): scripts and styles from this origin only,
+# inline ones only with the response's nonce ({{ csp_nonce }}); no plugins, no framing, no <base>.
+def _origin(url: str) -> str:
+    parts = urlsplit(url if "://" in url else f"https://{url}")
+    return f"{parts.scheme}://{parts.netloc}" if url and parts.netloc else ""
+
+
+_object_storage = STORAGES.get("objects", {}).get("OPTIONS", {})
+_image_origins = [_origin(_object_storage.get("endpoint_url") or ""), _origin(CDN_BASE_URL)]
+if OBJECT_STORAGE_BUCKET and not _object_storage.get("endpoint_url"):
+    _image_origins.append("https://*.amazonaws.com")  # signed URLs of AWS S3 itself
+# Where sticker images may come from besides this origin (signed object-storage URLs, the CDN).
+CSP_IMG_SRC_EXTRA = env.list("CSP_IMG_SRC_EXTRA", default=[o for o in _image_origins if o])
+CSP_REPORT_URI = env.str("CSP_REPORT_URI", default="")
+# true: the policy is only reported (Content-Security-Policy-Report-Only), not enforced.
+CSP_REPORT_ONLY = env.bool("CSP_REPORT_ONLY", default=False)
+_policy = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF, CSP.NONCE],
+    "style-src": [CSP.SELF, CSP.NONCE],
+    "img-src": [CSP.SELF, "data:", "blob:", *CSP_IMG_SRC_EXTRA],
+    "font-src": [CSP.SELF],
+    "connect-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.SELF],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+    **({"report-uri": CSP_REPORT_URI} if CSP_REPORT_URI else {}),
+}
+SECURE_CSP = {} if CSP_REPORT_ONLY else _policy
+SECURE_CSP_REPORT_ONLY = _policy if CSP_REPORT_ONLY else {}

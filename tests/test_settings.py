@@ -16,13 +16,11 @@ PRINT_SETTINGS = (
 )
 
 
-def _run(env: dict) -> subprocess.CompletedProcess:
+def _run(env: dict, code: str = PRINT_SETTINGS) -> subprocess.CompletedProcess:
     base = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE", "CACHE", "DEBUG", "SECRET", "OBJECT"))}
     # PACKYARD_ENV_FILE="" keeps a developer's .env out of these runs.
     base.update({"DJANGO_SETTINGS_MODULE": "config.settings", "PACKYARD_TESTING": "0", "PACKYARD_ENV_FILE": ""}, **env)
-    return subprocess.run(
-        [sys.executable, "-c", PRINT_SETTINGS], cwd=ROOT, env=base, capture_output=True, text=True, timeout=60
-    )
+    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=base, capture_output=True, text=True, timeout=60)
 
 
 def test_embedded_default_is_sqlite_locmem_and_local_files():

@@ -225,12 +225,13 @@ class CreatorsView(CatalogView):
     def get(self, request):
         limit = parse_int(request.query_params.get("limit"), "limit", default=20, low=1, high=60)
         ranked = stats.creators(limit=limit)
-        top = stats.creators_top_snapshots([c["publisher"] for c in ranked])
+        top = stats.creators_top_snapshots([c["owner_id"] for c in ranked])
         data = []
         for creator in ranked:
-            snap = top.get(creator["publisher"])
+            snap = top.get(creator["owner_id"])
             top_pack = reads.pack_summary_for(snap, anonymous=self.anonymous) if snap else None
-            data.append({**creator, "top_pack": top_pack})
+            public = {field: value for field, value in creator.items() if field != "owner_id"}
+            data.append({**public, "top_pack": top_pack})
         return Response({"data": data})
 
 

@@ -1,8 +1,11 @@
-"""Stored sticker bytes and their asset rows, deduplicated globally by sha256.
+"""Stored sticker bytes and their asset rows.
 
-Bytes are written (keyed by their sha256) before the row that references them; a writer whose
-transaction then fails deletes them again unless a row uses them. Two concurrent inserts of
-the same sha256 end in one row: the loser of the insert race reads the winner's row.
+Bytes are deduplicated globally: one storage key per sha256, written before the rows that
+reference it; a writer whose transaction then fails deletes them again unless a row uses them.
+Rows are per owner (unique owner + sha256): the same image uploaded by two users is two assets
+sharing one stored file, so neither user's packs, hints or marks reach the other's asset, and
+an upload's answer does not reveal that someone else holds the image. Two concurrent inserts of
+the same owner and sha256 end in one row: the loser of the insert race reads the winner's row.
 """
 
 import hashlib
@@ -36,18 +39,19 @@ def asset_bytes_forget(key: str) -> None:
         default_storage.delete(key)
 
 
-def asset_row_get_or_create(*, sha256: str, data: bytes, **fields) -> tuple[StickerAsset, bool]:
-    """The row for these bytes (already stored), created if new; safe inside a transaction."""
-    existing = StickerAsset.objects.filter(sha256=sha256).first()
+def asset_row_get_or_create(*, sha256: str, data: bytes, owner, **fields) -> tuple[StickerAsset, bool]:
+    """The owner's row for these bytes (already stored), created if new; safe inside a transaction."""
+    mine = StickerAsset.objects.filter(sha256=sha256, owner=owner)
+    existing = mine.first()
     if existing is not None:
         return existing, False
     try:
         with transaction.atomic():
             asset = StickerAsset.objects.create(
-                sha256=sha256, storage_key=asset_storage_key(sha256), size_bytes=len(data), **fields
+                sha256=sha256, storage_key=asset_storage_key(sha256), size_bytes=len(data), owner=owner, **fields
             )
     except IntegrityError:
-        return StickerAsset.objects.get(sha256=sha256), False
+        return mine.get(), False
     return asset, True
 
 

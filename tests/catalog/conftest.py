@@ -83,6 +83,13 @@ def client_for(user) -> APIClient:
 
 
 @pytest.fixture
+def staff(client, staff_user):
+    """The Django test client, logged in as staff (the admin)."""
+    client.force_login(staff_user)
+    return client
+
+
+@pytest.fixture
 def owner_api(user):
     return client_for(user)
 
