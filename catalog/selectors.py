@@ -131,6 +131,19 @@ def snapshot_page(queryset, *, sort: str, limit: int, offset: int = 0, after: tu
     return rows[:limit], len(rows) > limit
 
 
+def popular_categories(
+    *, anonymous: bool, include_sensitive: bool = False, limit: int = 12, scan: int = 500
+) -> list[str]:
+    """The tags most common among the top `scan` packs listed for this viewer, by ranking (the
+    browse page's category chips): bounded work whatever the catalog's size, over the rows lists show."""
+    from collections import Counter
+
+    listed = listed_for_viewer(anonymous=anonymous, include_sensitive=include_sensitive)
+    rows = listed.order_by("-ranking_score", "-pack_id").values_list("tags")
+    counts = Counter(str(tag) for (tags,) in rows[:scan] for tag in (tags or []) if tag)
+    return [tag for tag, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]]
+
+
 def sort_value(snapshot, sort: str):
     return getattr(snapshot, SORT_COLUMNS[sort])
 

@@ -53,7 +53,8 @@ def _route_of_path(urlconf: str, path: str) -> str:
     try:
         return resolve(path, urlconf).view_name
     except Resolver404:
-        return UNMATCHED
+        # Static files are answered by WhiteNoise before any URL pattern.
+        return "static" if path.startswith(settings.STATIC_URL) else UNMATCHED
 
 
 def route_group(request) -> str:

@@ -55,6 +55,8 @@ MIDDLEWARE = [
     "config.middleware.BodySizeLimitMiddleware",
     # Security headers (HSTS, nosniff, CSP) wrap the anonymous read cache, so cached answers carry them too.
     "django.middleware.security.SecurityMiddleware",
+    # Static files (after `collectstatic`) straight from the web process, before sessions and auth.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "catalog.api.cache.ViewerCacheControlMiddleware",
     "catalog.api.cache.AnonymousReadCacheMiddleware",
@@ -146,7 +148,10 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-LOGIN_URL = "/admin/login/"
+# The web pages' session login (catalog.urls); the admin keeps its own login page.
+LOGIN_URL = "/login/"
+LOGIN_REDIRECT_URL = "/my/"
+LOGOUT_REDIRECT_URL = "/"
 if TESTING:
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
@@ -169,7 +174,8 @@ CDN_BASE_URL = env.str("CDN_BASE_URL", default="")
 
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    # Gzipped copies made by collectstatic, served by WhiteNoise (no manifest, so it runs without collectstatic).
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 if OBJECT_STORAGE_BUCKET:
     STORAGES["objects"] = {

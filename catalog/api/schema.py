@@ -269,6 +269,10 @@ class UploadForm(s.Serializer):
     upload_id = s.CharField(required=False, max_length=64, help_text="retry key: the same id returns the same item")
 
 
+class StickerMove(s.Serializer):
+    position = s.IntegerField(min_value=1, max_value=30, help_text="the sticker's new place (1..N); the others shift")
+
+
 class TokenRequest(s.Serializer):
     username = s.CharField()
     password = s.CharField()

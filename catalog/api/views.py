@@ -1,7 +1,6 @@
 """Public and owner API views (SPEC §3): thin — parse, call a service, shape the response."""
 
 from django.contrib.auth import authenticate
-from django.core.files.storage import default_storage
 from django.http import FileResponse, HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -17,8 +16,7 @@ from rest_framework.views import APIView
 from catalog import presenters
 from catalog.api import schema
 from catalog.errors import CatalogError, InvalidInput, NotAllowed
-from catalog.models import Interaction
-from catalog.services import engagement, packs, reads, stats, uploads, viewers
+from catalog.services import assets, engagement, packs, reads, stats, uploads, viewers
 from catalog.services.reads import parse_int
 
 LIST_PARAMETERS = [
@@ -152,16 +150,27 @@ class StickerView(CatalogView):
         if etag in [t.strip() for t in request.headers.get("If-None-Match", "").split(",")]:
             response = HttpResponse(status=304)
         else:
-            try:
-                handle = default_storage.open(asset.storage_key, "rb")
-            except OSError as exc:
-                raise CatalogError("sticker bytes are not available", code="STORAGE_ERROR", status=503) from exc
-            response = FileResponse(handle, content_type=asset.mimetype)
+            response = FileResponse(assets.asset_bytes_open(asset), content_type=asset.mimetype)
             response["Content-Length"] = str(asset.size_bytes)
         response["ETag"] = etag
         response["Cache-Control"] = cache_control
         response["Vary"] = "Cookie, Authorization"
         return response
+
+    @extend_schema(
+        operation_id="sticker_move",
+        request=schema.StickerMove,
+        responses={200: schema.PackDetailEnvelope, **schema.ERRORS},
+    )
+    def patch(self, request, pack_key, sticker_id):
+        packs.sticker_move(
+            user=request.user,
+            pack_key=pack_key,
+            asset_id=int(sticker_id),
+            position=request.data.get("position") if isinstance(request.data, dict) else None,
+            request_id=request_id(request),
+        )
+        return Response(reads.pack_detail(pack_key, viewer=request.user, anonymous=False, viewer_key=""))
 
     @extend_schema(operation_id="sticker_destroy", responses={204: None, **schema.ERRORS})
     def delete(self, request, pack_key, sticker_id):
@@ -189,12 +198,10 @@ class EngagementView(CatalogView):
         operation_id="sticker_packs_engage", request=None, responses={200: schema.EngagementEnvelope, **schema.ERRORS}
     )
     def post(self, request, pack_key, interaction):
-        if interaction not in Interaction.values:
-            raise InvalidInput(f"unknown interaction {interaction!r}")
-        pack = reads.visible_pack(pack_key, request.user)
-        result = engagement.engagement_record(
-            pack=pack,
+        pack, result = engagement.engagement_record_by_key(
+            pack_key=pack_key,
             interaction=interaction,
+            viewer=request.user,
             actor_key=self.viewer_key,
             session_key=viewers.session_key(request),
             source=str(request.query_params.get("source", "api"))[:32],

@@ -33,6 +33,14 @@ def asset_bytes_store(key: str, data: bytes) -> bool:
     return True
 
 
+def asset_bytes_open(asset: StickerAsset):
+    """A binary file of the asset's stored bytes (the sticker URL and the pack download read here)."""
+    try:
+        return default_storage.open(asset.storage_key, "rb")
+    except OSError as exc:
+        raise CatalogError("sticker bytes are not available", code="STORAGE_ERROR", status=503) from exc
+
+
 def asset_bytes_forget(key: str) -> None:
     """Delete bytes a failed write left behind, unless an asset row uses them."""
     if not StickerAsset.objects.filter(storage_key=key).exists():

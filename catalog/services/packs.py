@@ -233,3 +233,37 @@ def sticker_remove(*, user, pack_key: str, asset_id: int, request_id: str = "") 
             fields.append("cover")
         pack_changed(pack, fields=fields, content=True, request_id=request_id)
     return pack
+
+
+def sticker_move(*, user, pack_key: str, asset_id: int, position, request_id: str = "") -> StickerPack:
+    """Move one sticker to `position` (1..N); the stickers between shift by one, so positions
+    stay dense and unique at every step."""
+    if isinstance(position, bool) or not isinstance(position, int):
+        raise InvalidInput("position must be an integer")
+    with transaction.atomic():
+        pack = owned_pack_for_update(pack_key=pack_key, user=user)
+        items = list(StickerPackItem.objects.filter(pack=pack).order_by("position"))
+        moving = next((item for item in items if item.asset_id == asset_id), None)
+        if moving is None:
+            raise StickerNotFound("sticker not found in this pack")
+        if not 1 <= position <= len(items):
+            raise InvalidInput(f"position must be between 1 and {len(items)}")
+        start = moving.position
+        if position == start:
+            return pack
+        # The check constraint allows no parking slot outside 1..30 (a full pack has none free
+        # inside it either), so the moving row leaves and comes back with its own id.
+        item_id = moving.pk
+        moving.delete()
+        if position > start:
+            shifted, delta = [i for i in items if start < i.position <= position], -1
+        else:
+            shifted, delta = [i for i in reversed(items) if position <= i.position < start], 1
+        for item in shifted:  # each step moves into the slot the previous one freed
+            item.position += delta
+            item.save(update_fields=["position"])
+        moving.pk, moving.position = item_id, position
+        moving.save(force_insert=True)
+        # The same stickers in another order: not new content (the ranking's age is kept).
+        pack_changed(pack, fields=[], request_id=request_id)
+    return pack

@@ -179,6 +179,14 @@ def pack_detail(pack_key: str, *, viewer, anonymous: bool, viewer_key: str) -> d
     return {"data": data}
 
 
+def pack_download_items(pack_key: str, *, viewer, anonymous: bool) -> tuple[StickerPack, list]:
+    """The pack and the stickers this viewer may take away: the same rule as the sticker URLs
+    (NSFW ones never for anonymous viewers)."""
+    pack = visible_pack(pack_key, viewer)
+    items = [item for item in selectors.pack_items(pack) if not (anonymous and presenters.item_is_nsfw(item, pack))]
+    return pack, items
+
+
 @dataclass(frozen=True)
 class StickerDelivery:
     asset: object

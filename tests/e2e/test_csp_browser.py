@@ -8,20 +8,10 @@ import subprocess
 import pytest
 
 from tests.catalog.conftest import make_pack
+from tests.e2e.conftest import CHROMIUM_ARGS
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-FLAGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-    "--enable-logging=stderr",
-    "--v=0",
-]
+FLAGS = ["--headless=new", *CHROMIUM_ARGS, "--enable-logging=stderr", "--v=0"]
 
 if CHROMIUM is None and os.environ.get("CI") != "true":
     pytest.skip("chromium is not installed (bin/system-deps test installs it)", allow_module_level=True)
