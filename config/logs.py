@@ -17,6 +17,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
+# Python warnings (e.g. WhiteNoise's "No directory at" STATIC_ROOT) become log records too, so every
+# line a process writes has the configured format. This module is imported when LOGGING is set up.
+logging.captureWarnings(True)
+
 # One immutable mapping per context; binding replaces it, so threads and nested binds never share.
 _context: ContextVar[dict[str, str | int]] = ContextVar("packyard_log_context", default={})  # noqa: B039 - never mutated
 
