@@ -7,7 +7,7 @@ export PACKYARD_TESTING_DB_URL := $(TEST_MYSQL_URL)
 
 AXE := tests/e2e/node_modules/axe-core/axe.min.js
 
-.PHONY: run test venv deps dev-deps e2e-deps migrate seed lint test-sqlite test-mysql clean bench-lighthouse
+.PHONY: run test venv deps dev-deps e2e-deps s3server migrate seed lint test-sqlite test-mysql clean bench-lighthouse
 
 $(VENV)/bin/python:
 	@py="$$(bin/find-python)" || exit 1; echo "Using $$py ($$($$py --version))"; "$$py" -m venv $(VENV)
@@ -33,6 +33,15 @@ deps: $(VENV)/.deps
 dev-deps: $(VENV)/.dev-deps $(AXE)
 e2e-deps: $(AXE)
 
+# The S3-compatible server the suite and bench/object_storage_bench.py start on loopback
+# (npm @20minutes/s3rver, pinned in tests/s3server/package-lock.json; node_modules is git-ignored).
+S3SERVER := tests/s3server/node_modules/.installed
+$(S3SERVER): tests/s3server/package.json tests/s3server/package-lock.json
+	bin/system-deps test
+	cd tests/s3server && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+s3server: $(S3SERVER)
+
 migrate: deps
 	DEBUG=true $(PY) manage.py migrate --noinput
 	DEBUG=true $(PY) manage.py collectstatic --noinput -v0
@@ -52,7 +61,7 @@ lint: dev-deps
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-test: dev-deps
+test: dev-deps s3server
 	@bin/system-deps build test
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .

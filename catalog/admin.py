@@ -5,7 +5,6 @@ from django.contrib.admin import helpers
 from django.contrib.admin.options import ActionLocation
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
-from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -13,8 +12,9 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from catalog import models
+from catalog.errors import CatalogError
 from catalog.selectors import normal_pack_key
-from catalog.services import creators, moderation
+from catalog.services import assets, creators, moderation
 
 
 def _run_each(modeladmin, request, queryset, service, done: str) -> None:
@@ -319,6 +319,14 @@ class StickerAssetAdmin(admin.ModelAdmin):
             c.classification_version,
         )
 
+    def delete_model(self, request, obj):
+        """Through the service: local bytes after commit, the stored object through the outbox."""
+        assets.asset_delete(asset_id=obj.pk)
+
+    def delete_queryset(self, request, queryset):
+        for asset_id in queryset.values_list("pk", flat=True):
+            assets.asset_delete(asset_id=asset_id)
+
     def get_urls(self):
         view = self.admin_site.admin_view(self.image_view)
         return [path("<int:asset_id>/image/", view, name="catalog_stickerasset_image"), *super().get_urls()]
@@ -327,8 +335,8 @@ class StickerAssetAdmin(admin.ModelAdmin):
         """The stored bytes, for staff (NSFW included); never cached publicly."""
         asset = get_object_or_404(models.StickerAsset, pk=asset_id)
         try:
-            handle = default_storage.open(asset.storage_key, "rb")
-        except OSError:
+            handle = assets.asset_bytes_open(asset)
+        except CatalogError:
             raise Http404("sticker bytes are missing") from None
         response = FileResponse(handle, content_type=asset.mimetype)
         response["Cache-Control"] = "private, max-age=3600"

@@ -21,12 +21,15 @@ from workers.services import enqueue_task
 
 STICKER_ASSET_CREATED = "STICKER_ASSET_CREATED"
 STICKER_CLASSIFIED = "STICKER_CLASSIFIED"
+STICKER_ASSET_DELETED = "STICKER_ASSET_DELETED"
 PACK_UPDATED = "PACK_UPDATED"
 ENGAGEMENT_RECORDED = "ENGAGEMENT_RECORDED"
 
 REFRESH_TASK = "refresh_pack_snapshots"
 CLASSIFY_TASK = "classify_asset"
 CURATION_TASK = "curation_cycle"
+OBJECT_PUT_TASK = "object_storage_put"
+OBJECT_DELETE_TASK = "object_storage_delete"
 
 
 def window_bucket(window_seconds: int, now: float | None = None) -> tuple[int, datetime]:
@@ -124,7 +127,39 @@ def on_engagement(event: DomainEvent) -> None:
     snapshot_refresh_enqueue([int(event.payload["pack_id"])])
 
 
+def object_put_enqueue(asset_id: int) -> bool:
+    """Write-through of one asset to the object store, by a worker (retried with backoff)."""
+    _, created = enqueue_task(
+        task_type=OBJECT_PUT_TASK,
+        idempotency_key=f"object-put:{asset_id}",
+        payload={"asset_id": asset_id},
+        cohort_key=f"asset:{asset_id}",
+        max_attempts=settings.OBJECT_STORAGE_TASK_MAX_ATTEMPTS,
+    )
+    return created
+
+
+def object_delete_enqueue(*, asset_id: int, storage_key: str) -> bool:
+    _, created = enqueue_task(
+        task_type=OBJECT_DELETE_TASK,
+        idempotency_key=f"object-delete:{asset_id}:{storage_key}",
+        payload={"asset_id": asset_id, "storage_key": storage_key},
+        cohort_key=f"asset:{asset_id}",
+        max_attempts=settings.OBJECT_STORAGE_TASK_MAX_ATTEMPTS,
+    )
+    return created
+
+
+def on_asset_deleted(event: DomainEvent) -> None:
+    """A deleted asset's object goes too (when a store is configured), retried until done."""
+    from catalog.services import objectstore
+
+    if objectstore.configured():
+        object_delete_enqueue(asset_id=int(event.payload["asset_id"]), storage_key=event.payload["storage_key"])
+
+
 register_handler(PACK_UPDATED, on_pack_changed)
 register_handler(ENGAGEMENT_RECORDED, on_engagement)
 register_handler(STICKER_CLASSIFIED, on_sticker_classified)
 register_handler(STICKER_ASSET_CREATED, on_asset_created)
+register_handler(STICKER_ASSET_DELETED, on_asset_deleted)

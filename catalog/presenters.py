@@ -145,6 +145,19 @@ def item_is_nsfw(item, pack) -> bool:
     return bool(pack.marked_sensitive or (classification is not None and classification.is_nsfw))
 
 
+def pack_is_sensitive(pack) -> bool:
+    """The owner's or staff's mark, or sensitive content found by the last ranking snapshot."""
+    snapshot = getattr(pack, "snapshot", None)
+    return bool(pack.marked_sensitive or (snapshot is not None and snapshot.sensitive_content))
+
+
+def item_is_classified_safe(item, pack) -> bool:
+    """Classified, not NSFW, in a pack that is not sensitive: the only stickers any cache may keep
+    for long (an unclassified sticker may still turn out NSFW)."""
+    classification = getattr(item.asset, "classification", None)
+    return classification is not None and not item_is_nsfw(item, pack) and not pack_is_sensitive(pack)
+
+
 def item_data(item, pack, *, anonymous: bool) -> dict:
     classification = getattr(item.asset, "classification", None)
     is_nsfw = item_is_nsfw(item, pack)

@@ -169,8 +169,24 @@ MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
 
 # --- Object storage (SPEC §7) ---------------------------------------------------------
 OBJECT_STORAGE_BUCKET = env.str("OBJECT_STORAGE_BUCKET", default="")
-OBJECT_STORAGE_SIGNED_URL_TTL_SECONDS = env.int("OBJECT_STORAGE_SIGNED_URL_TTL_SECONDS", default=300)
-CDN_BASE_URL = env.str("CDN_BASE_URL", default="")
+# Lifetime of presigned GET URLs, clamped to 30 s .. 6 h.
+OBJECT_STORAGE_SIGNED_URL_TTL_SECONDS = min(
+    21600, max(30, env.int("OBJECT_STORAGE_SIGNED_URL_TTL_SECONDS", default=300))
+)
+# Read timeout of one store request (connect: at most 3 s); two attempts per operation.
+OBJECT_STORAGE_TIMEOUT_SECONDS = env.float("OBJECT_STORAGE_TIMEOUT_SECONDS", default=5.0)
+# The store is probed (HEAD bucket) when its health state is older than this; a failed operation
+# marks it down at once. Delivery redirects only while it is up, so a dead store is noticed within
+# this many seconds (plus one probe timeout) and stickers are served from local bytes meanwhile.
+OBJECT_STORAGE_HEALTH_CHECK_SECONDS = env.int("OBJECT_STORAGE_HEALTH_CHECK_SECONDS", default=10)
+# Attempts of one write-through or delete task (backoff: WORKER_RETRY_*); the sweep below picks up
+# anything a dead-lettered task left unsynced.
+OBJECT_STORAGE_TASK_MAX_ATTEMPTS = env.int("OBJECT_STORAGE_TASK_MAX_ATTEMPTS", default=25)
+# Periodic write-through sweep: unsynced assets of admitted owners (0 = off).
+OBJECT_STORAGE_SYNC_SWEEP_CADENCE_SECONDS = env.int("OBJECT_STORAGE_SYNC_SWEEP_CADENCE_SECONDS", default=300)
+OBJECT_STORAGE_SYNC_SWEEP_BATCH = env.int("OBJECT_STORAGE_SYNC_SWEEP_BATCH", default=500)
+# Plain (unsigned, cacheable) URLs for safe stickers of listed packs, e.g. https://cdn.example.com
+CDN_BASE_URL = env.str("CDN_BASE_URL", default="").rstrip("/")
 
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -178,24 +194,28 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 if OBJECT_STORAGE_BUCKET:
-    STORAGES["objects"] = {
-        "BACKEND": "storages.backends.s3.S3Storage",
-        "OPTIONS": {
-            "bucket_name": OBJECT_STORAGE_BUCKET,
-            "endpoint_url": env.str("OBJECT_STORAGE_ENDPOINT_URL", default="") or None,
-            "region_name": env.str("OBJECT_STORAGE_REGION", default="us-east-1"),
-            "access_key": env.str("OBJECT_STORAGE_ACCESS_KEY_ID", default="") or None,
-            "secret_key": env.str("OBJECT_STORAGE_SECRET_ACCESS_KEY", default="") or None,
-            "addressing_style": "path" if env.bool("OBJECT_STORAGE_PATH_STYLE", default=False) else None,
-            "signature_version": "s3v4",
-            "location": env.str("OBJECT_STORAGE_KEY_PREFIX", default="stickers/"),
-            "querystring_auth": True,
-            "querystring_expire": OBJECT_STORAGE_SIGNED_URL_TTL_SECONDS,
-            "file_overwrite": True,
-            "default_acl": None,
-            "custom_domain": CDN_BASE_URL.removeprefix("https://").removeprefix("http://") or None,
-        },
-    }
+    from config.objectstorage import s3_storage
+
+    STORAGES["objects"] = s3_storage(
+        bucket=OBJECT_STORAGE_BUCKET,
+        endpoint_url=env.str("OBJECT_STORAGE_ENDPOINT_URL", default=""),
+        region=env.str("OBJECT_STORAGE_REGION", default="us-east-1"),
+        access_key=env.str("OBJECT_STORAGE_ACCESS_KEY_ID", default=""),
+        secret_key=env.str("OBJECT_STORAGE_SECRET_ACCESS_KEY", default=""),
+        path_style=env.bool("OBJECT_STORAGE_PATH_STYLE", default=False),
+        key_prefix=env.str("OBJECT_STORAGE_KEY_PREFIX", default="stickers/"),
+        signed_url_ttl=OBJECT_STORAGE_SIGNED_URL_TTL_SECONDS,
+        timeout_seconds=OBJECT_STORAGE_TIMEOUT_SECONDS,
+    )
+
+# How long caches may keep sticker bytes (SPEC §3; docs/api.md "Caching and moderation").
+# Stickers classified safe in listed, non-sensitive packs: any cache, `immutable`, this long (also
+# the Cache-Control of objects behind CDN_BASE_URL). A staff mark on such a pack reaches caches
+# within this many seconds.
+STICKER_SAFE_CACHE_SECONDS = env.int("STICKER_SAFE_CACHE_SECONDS", default=86400)
+# Everything else (unclassified, NSFW, sensitive, unlisted): the viewer's browser only, this long;
+# also the max-age of redirects (kept below the signed URL's lifetime).
+STICKER_PRIVATE_CACHE_SECONDS = env.int("STICKER_PRIVATE_CACHE_SECONDS", default=60)
 
 # --- DRF / OpenAPI --------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -239,6 +259,14 @@ API_ANONYMOUS_CACHE_SECONDS = env.int("API_ANONYMOUS_CACHE_SECONDS", default=5)
 API_ANONYMOUS_DETAIL_CACHE_SECONDS = env.int("API_ANONYMOUS_DETAIL_CACHE_SECONDS", default=300)
 # A per-process copy in front of the shared cache for this long (0 = off): changes show within it.
 API_ANONYMOUS_LOCAL_SECONDS = env.int("API_ANONYMOUS_LOCAL_SECONDS", default=1)
+# What browsers and shared caches downstream may keep of those anonymous reads: max-age (at most
+# the server's own lifetime) plus stale-while-revalidate. An unpublished, deleted or newly
+# sensitive pack disappears downstream within the sum (60 s by default).
+API_ANONYMOUS_DOWNSTREAM_SECONDS = env.int("API_ANONYMOUS_DOWNSTREAM_SECONDS", default=30)
+API_ANONYMOUS_STALE_SECONDS = env.int("API_ANONYMOUS_STALE_SECONDS", default=30)
+# Assets no pack holds are deleted (bytes and object) by `prune_history` after this many days
+# (0 = never).
+ORPHAN_ASSET_RETENTION_DAYS = env.int("ORPHAN_ASSET_RETENTION_DAYS", default=30)
 STICKER_UPLOAD_MAX_DIMENSION = env.int("STICKER_UPLOAD_MAX_DIMENSION", default=4096)
 STICKER_UPLOAD_MAX_WEBP_DIMENSION = env.int("STICKER_UPLOAD_MAX_WEBP_DIMENSION", default=2048)
 STICKER_UPLOAD_MAX_FRAMES = env.int("STICKER_UPLOAD_MAX_FRAMES", default=240)

@@ -16,6 +16,11 @@ of detail entries: every spelling of a pack's URL is one entry under the pack's 
 In front of the shared cache sits a per-process copy (the "local" cache) kept for
 API_ANONYMOUS_LOCAL_SECONDS (default 1): a hot list or detail then costs no network round
 trip at all, and a change is seen by every process within that second.
+
+Downstream (browsers, CDNs) the server's lifetimes would be too long: a pack unpublished,
+deleted or marked sensitive must not stay visible there for five minutes although this cache
+drops it at once. Responses say `public, max-age=min(lifetime, API_ANONYMOUS_DOWNSTREAM_SECONDS),
+stale-while-revalidate=API_ANONYMOUS_STALE_SECONDS` (30 + 30 s by default).
 """
 
 import hashlib
@@ -42,6 +47,12 @@ def _cache_seconds() -> int:
 
 def _local_seconds() -> int:
     return settings.API_ANONYMOUS_LOCAL_SECONDS
+
+
+def downstream_cache_control(seconds: int) -> str:
+    """What caches downstream may keep of an anonymous read the server caches `seconds`."""
+    max_age = max(0, min(seconds, settings.API_ANONYMOUS_DOWNSTREAM_SECONDS))
+    return f"public, max-age={max_age}, stale-while-revalidate={settings.API_ANONYMOUS_STALE_SECONDS}"
 
 
 def two_level_get_many(keys: list[str], defaults: dict | None = None) -> dict:
@@ -73,7 +84,8 @@ def _anonymous(request) -> bool:
 class ViewerCacheControlMiddleware:
     """A request carrying credentials (session cookie, Authorization) gets an answer that may
     depend on who asks (own private packs, /me, owner fields): no shared cache may keep it.
-    Views that set their own Cache-Control (sticker bytes) keep theirs."""
+    Views that set their own Cache-Control (sticker bytes) keep theirs. An anonymous error says
+    `no-store` wherever it comes from (a sticker's 403 or 404 as much as a list's 400)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -84,6 +96,8 @@ class ViewerCacheControlMiddleware:
             if not response.has_header("Cache-Control"):
                 patch_cache_control(response, private=True, no_store=True)
             patch_vary_headers(response, ("Cookie", "Authorization"))
+        elif response.status_code >= 400 and not response.has_header("Cache-Control"):
+            patch_cache_control(response, no_store=True)
         return response
 
 
@@ -121,7 +135,8 @@ class AnonymousReadCacheMiddleware:
                 if _local_seconds() > 0:
                     caches["local"].set(key, entry, min(seconds, _local_seconds()))
             response["X-Cache"] = "miss"
-        # Only what was cached may be kept by others; an error (404, 400, ...) is not stored.
-        response["Cache-Control"] = f"public, max-age={seconds}" if response.status_code == 200 else "no-store"
+        # Only what was cached may be kept by others, and briefly (moderation's reach downstream);
+        # an error (404, 400, ...) is not stored.
+        response["Cache-Control"] = downstream_cache_control(seconds) if response.status_code == 200 else "no-store"
         response["Vary"] = "Cookie, Authorization"
         return response

@@ -1,9 +1,9 @@
 """Public and owner API views (SPEC §3): thin — parse, call a service, shape the response."""
 
 from django.contrib.auth import authenticate
-from django.http import FileResponse, HttpResponse
+from django.http import FileResponse, HttpResponse, HttpResponseRedirect
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.authtoken.models import Token
@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 from catalog import presenters
 from catalog.api import schema
 from catalog.errors import CatalogError, InvalidInput, NotAllowed
-from catalog.services import assets, engagement, packs, reads, stats, uploads, viewers
+from catalog.services import assets, delivery, engagement, packs, reads, stats, uploads, viewers
 from catalog.services.reads import parse_int
 
 LIST_PARAMETERS = [
@@ -140,20 +140,33 @@ class StickerView(CatalogView):
 
     @extend_schema(
         operation_id="sticker_retrieve",
-        responses={(200, "image/webp"): OpenApiTypes.BINARY, 304: None, **schema.ERRORS},
+        responses={
+            (200, "image/webp"): OpenApiResponse(
+                OpenApiTypes.BINARY,
+                description="the bytes; `public, max-age=86400, immutable` only for stickers classified safe in "
+                "listed packs that are not sensitive (owner's or staff's mark), else `private, max-age=60` "
+                "(docs/api.md, Caching and moderation)",
+            ),
+            302: OpenApiResponse(description="to a signed object-storage URL, or the CDN (docs/api.md)"),
+            304: None,
+            **schema.ERRORS,
+        },
     )
     def get(self, request, pack_key, sticker_id):
-        delivery = reads.sticker_for_delivery(pack_key, int(sticker_id), viewer=request.user, anonymous=self.anonymous)
-        asset = delivery.asset
+        sticker = reads.sticker_for_delivery(pack_key, int(sticker_id), viewer=request.user, anonymous=self.anonymous)
+        plan = delivery.sticker_delivery_plan(sticker)
+        asset = sticker.asset
         etag = f'"{asset.sha256}"'
-        cache_control = "public, max-age=31536000, immutable" if delivery.public else "private, max-age=3600"
-        if etag in [t.strip() for t in request.headers.get("If-None-Match", "").split(",")]:
+        if plan.redirect_url:
+            response = HttpResponseRedirect(plan.redirect_url)
+        elif etag in [t.strip() for t in request.headers.get("If-None-Match", "").split(",")]:
             response = HttpResponse(status=304)
+            response["ETag"] = etag
         else:
             response = FileResponse(assets.asset_bytes_open(asset), content_type=asset.mimetype)
             response["Content-Length"] = str(asset.size_bytes)
-        response["ETag"] = etag
-        response["Cache-Control"] = cache_control
+            response["ETag"] = etag
+        response["Cache-Control"] = plan.cache_control
         response["Vary"] = "Cookie, Authorization"
         return response
 

@@ -190,7 +190,7 @@ def pack_download_items(pack_key: str, *, viewer, anonymous: bool) -> tuple[Stic
 @dataclass(frozen=True)
 class StickerDelivery:
     asset: object
-    public: bool  # may shared caches keep it?
+    public: bool  # may shared caches keep it (classified safe, in a listed pack that is not sensitive)?
 
 
 def sticker_for_delivery(pack_key: str, asset_id: int, *, viewer, anonymous: bool) -> StickerDelivery:
@@ -205,9 +205,7 @@ def sticker_for_delivery(pack_key: str, asset_id: int, *, viewer, anonymous: boo
     nsfw = presenters.item_is_nsfw(item, pack)
     if nsfw and anonymous:
         raise NotAllowed("sign in to see sensitive stickers")
-    public = (
-        not nsfw and pack.status == StickerPack.Status.PUBLISHED and pack.visibility == StickerPack.Visibility.PUBLIC
-    )
+    public = presenters.item_is_classified_safe(item, pack) and selectors.pack_is_listed(pack)
     return StickerDelivery(asset=item.asset, public=public)
 
 

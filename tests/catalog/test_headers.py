@@ -118,6 +118,27 @@ def test_anonymous_errors_are_not_cached_publicly(api):
         assert response.status_code in (400, 404)
         assert "public" not in response.get("Cache-Control", ""), path
         assert "no-store" in response["Cache-Control"], path
-    make_pack(items=1)
-    ok = api.get("/api/sticker-packs")
-    assert ok.status_code == 200 and ok["Cache-Control"].startswith("public")
+    pack = make_pack(items=2, nsfw_items=1, classified=True)
+    ok = api.get("/api/sticker-packs/" + pack.pack_key)
+    assert ok.status_code == 200 and ok["Cache-Control"] == "public, max-age=30, stale-while-revalidate=30"
+    nsfw, safe = (item.asset_id for item in pack.items.order_by("position"))
+    missing_asset = max(nsfw, safe) + 100
+    for path in (f"stickers/{nsfw}", f"stickers/{missing_asset}", "stickers/x"):  # outside the read cache too
+        response = api.get(f"/api/sticker-packs/{pack.pack_key}/{path}")
+        assert response.status_code in (403, 404), path
+        assert response["Cache-Control"] == "no-store", path
+
+
+def test_sticker_bytes_keep_their_own_rules_for_every_viewer(api, user):
+    """Issue 11's sticker Cache-Control under issue 19's viewer rule: the view sets its own."""
+    safe_pack = make_pack(items=1, classified=True)
+    marked = make_pack(items=1, classified=True, owner=user, moderation_sensitive=True)
+    member = client_for(user)
+    safe_path = f"/api/sticker-packs/{safe_pack.pack_key}/stickers/{safe_pack.items.get().asset_id}"
+    for client in (api, member):
+        assert client.get(safe_path)["Cache-Control"] == "public, max-age=86400, immutable"
+    marked_path = f"/api/sticker-packs/{marked.pack_key}/stickers/{marked.items.get().asset_id}"
+    own = member.get(marked_path)
+    assert own.status_code == 200 and own["Cache-Control"] == "private, max-age=60"
+    assert "Cookie" in own["Vary"] and "Authorization" in own["Vary"]
+    assert member.get("/api/sticker-packs/me")["Cache-Control"] == "private, no-store"
