@@ -19,6 +19,7 @@ EVENTS = register_queue(
         dead_letter_model=DomainEventDeadLetter,
         type_field="event_type",
         carried_fields=("aggregate_type", "aggregate_id"),
+        item_label="event",
     )
 )
 

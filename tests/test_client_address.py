@@ -52,3 +52,18 @@ def test_ipv6_clients_are_one_network_per_64():
     assert network_of("::ffff:198.51.100.3") == "198.51.100.3"
     assert network_of("198.51.100.3") == "198.51.100.3"
     assert network_of("nonsense") == ""
+
+
+@pytest.mark.django_db
+def test_metrics_read_the_same_client_address(client, proxies, settings):
+    settings.METRICS_ALLOWED_IPS = ["198.51.100.0/24"]
+    proxies(0)
+    assert client.get("/metrics", REMOTE_ADDR="198.51.100.5").status_code == 200
+    # A forwarded request with no trusted proxy: its peer cannot vouch for the client.
+    assert client.get("/metrics", REMOTE_ADDR="198.51.100.5", HTTP_X_FORWARDED_FOR="198.51.100.6").status_code == 403
+    proxies(1)
+    assert client.get("/metrics", REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="198.51.100.6").status_code == 200
+    assert (
+        client.get("/metrics", REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="198.51.100.6, 203.0.113.1").status_code
+        == 403
+    )
