@@ -8,6 +8,7 @@ from django.core.exceptions import (
     TooManyFilesSent,
 )
 from django.http import Http404, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -28,8 +29,11 @@ _DRF_CODES = {
 }
 
 
-def error_body(message: str, code: str, **extra) -> dict:
-    return {"error": message, "code": code, **extra}
+def error_body(message: str, code: str) -> dict:
+    """The Error shape (catalog.api.outputs.ErrorOut), rendered by it."""
+    from catalog.api.outputs import ErrorOut
+
+    return ErrorOut.render({"error": message, "code": code})
 
 
 def error_message(detail) -> str:
@@ -73,6 +77,7 @@ def json_bad_request(request, exception=None):
     return JsonResponse(suspicious_body(exception), status=400)
 
 
+@csrf_exempt  # a POST to a path no route matches is a 404, with or without a session (SPEC §3)
 def json_not_found(request, exception=None):
     return JsonResponse(error_body("not found", "NOT_FOUND"), status=404)
 

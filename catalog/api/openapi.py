@@ -80,7 +80,35 @@ class CatalogAutoSchema(AutoSchema):
         return super()._get_request_for_media_type(serializer, direction)
 
 
+def _follow_pack(*operation_ids: str, key: str = "$response.body#/data/pack_key") -> dict:
+    return {op: {"operationId": op, "parameters": {"pack_key": key}} for op in operation_ids}
+
+
+def _follow_sticker(*operation_ids: str) -> dict:
+    parameters = {"pack_key": "$request.path.pack_key", "sticker_id": "$response.body#/data/sticker_id"}
+    return {op: {"operationId": op, "parameters": parameters} for op in operation_ids}
+
+
+# OpenAPI links: where a response's ids lead (clients and the fuzzer's stateful phase follow them).
+LINKS = {
+    ("/api/sticker-packs", "post", "201"): _follow_pack(
+        "sticker_packs_retrieve", "sticker_packs_update", "sticker_packs_destroy", "sticker_packs_publish",
+        "sticker_upload",
+    ),
+    ("/api/sticker-packs/{pack_key}/stickers", "post", "201"): _follow_sticker(
+        "sticker_retrieve", "sticker_move", "sticker_destroy"
+    ),
+    ("/api/sticker-packs/{pack_key}/stickers", "post", "200"): _follow_sticker(
+        "sticker_retrieve", "sticker_move", "sticker_destroy"
+    ),
+}  # fmt: skip
+
+
 def postprocess(result, generator, request, public):
+    for (path, method, status), links in LINKS.items():
+        response = result.get("paths", {}).get(path, {}).get(method, {}).get("responses", {}).get(status)
+        if response is not None:
+            response["links"] = links
     for path_item in result.get("paths", {}).values():
         for operation in path_item.values():
             for parameter in operation.get("parameters", []) if isinstance(operation, dict) else []:

@@ -171,6 +171,7 @@ class PackView(CatalogView):
 @extend_schema_view(post=extend_schema(parameters=[PACK_KEY]))
 class PackPublishView(OwnerView):
     @extend_schema(
+        operation_id="sticker_packs_publish",
         request=None,
         responses={
             200: outputs.PackDetailEnvelopeOut,
@@ -189,6 +190,7 @@ class StickerUploadView(OwnerView):
     throttle_scope = "upload"
 
     @extend_schema(
+        operation_id="sticker_upload",
         request={
             "multipart/form-data": OpenApiRequest(
                 inputs.StickerUploadInput, encoding={"file": {"contentType": IMAGE_TYPES}}
@@ -424,6 +426,7 @@ class AuthTokenView(CatalogView):
     throttle_scope = "auth"
 
     @extend_schema(
+        operation_id="auth_token",
         request=inputs.TokenRequestInput,
         responses={
             200: outputs.TokenResponseOut,
