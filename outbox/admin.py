@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from outbox.models import DomainEvent, DomainEventDeadLetter
+from outbox.models import DomainEvent, DomainEventDeadLetter, RelayDelivery, RelayDeliveryDeadLetter
 from workers.admin import DeadLetterAdminMixin, QueueItemAdminMixin
 
 
@@ -54,6 +54,79 @@ class DomainEventDeadLetterAdmin(DeadLetterAdminMixin, admin.ModelAdmin):
         "aggregate_type",
         "aggregate_id",
         "idempotency_key",
+        "attempts",
+        "failed_at",
+        "payload_formatted",
+        "errors_formatted",
+        "last_error_formatted",
+    ]
+
+
+@admin.register(RelayDelivery)
+class RelayDeliveryAdmin(QueueItemAdminMixin, admin.ModelAdmin):
+    """The relay's per-event delivery state (outbox.relay): read-only, like the events."""
+
+    list_display = [
+        "id",
+        "event_id",
+        "event_type",
+        "aggregate_type",
+        "aggregate_id",
+        "status",
+        "attempts",
+        "available_at",
+        "occurred_at",
+    ]
+    list_filter = ["status", "event_type", "aggregate_type"]
+    search_fields = ["idempotency_key", "aggregate_id", "request_id", "event_id"]
+    fields = [
+        "event_id",
+        "event_type",
+        "aggregate_type",
+        "aggregate_id",
+        "status",
+        "idempotency_key",
+        "request_id",
+        "attempts",
+        "max_attempts",
+        "occurred_at",
+        "available_at",
+        "worker_token",
+        "lease_expires_at",
+        "payload_formatted",
+        "last_error_formatted",
+        "created_at",
+        "updated_at",
+        "processed_at",
+    ]
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.fields
+
+
+@admin.register(RelayDeliveryDeadLetter)
+class RelayDeliveryDeadLetterAdmin(DeadLetterAdminMixin, admin.ModelAdmin):
+    queue_name = "relay"
+    list_display = [
+        "id",
+        "original_id",
+        "event_id",
+        "event_type",
+        "aggregate_type",
+        "aggregate_id",
+        "attempts",
+        "failed_at",
+    ]
+    list_filter = ["event_type", "aggregate_type"]
+    search_fields = ["idempotency_key", "aggregate_id", "last_error"]
+    fields = [
+        "original_id",
+        "event_id",
+        "event_type",
+        "aggregate_type",
+        "aggregate_id",
+        "idempotency_key",
+        "occurred_at",
         "attempts",
         "failed_at",
         "payload_formatted",
