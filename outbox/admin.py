@@ -78,7 +78,7 @@ class RelayDeliveryAdmin(QueueItemAdminMixin, admin.ModelAdmin):
         "occurred_at",
     ]
     list_filter = ["status", "event_type", "aggregate_type"]
-    search_fields = ["idempotency_key", "aggregate_id", "request_id", "event_id"]
+    search_fields = ["idempotency_key", "aggregate_id", "request_id"]
     fields = [
         "event_id",
         "event_type",

@@ -25,7 +25,9 @@ RELAY_CONFIRM_SECONDS = Histogram(
     "Time from publishing an event to the broker's confirm",
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5, 30),
 )
-RELAY_CONNECTED = Gauge("packyard_outbox_relay_connected", "1 while this relay holds a confirming channel")
+RELAY_CONNECTED = Gauge(
+    "packyard_outbox_relay_connected", "1 while this relay process holds a confirming channel (0 in other processes)"
+)
 RELAY_CONNECTIONS = Counter(
     "packyard_outbox_relay_connections_total",
     "Broker connection events: opened, lost, closed (at shutdown), failed (could not connect)",

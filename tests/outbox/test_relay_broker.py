@@ -3,9 +3,9 @@
 import time
 
 import pytest
+from prometheus_client import REGISTRY
 
 from outbox.amqp import ConfirmingPublisher, ConnectionLost, OutgoingMessage, Unroutable
-from outbox.metrics import RELAY_CONNECTIONS, RELAY_MESSAGES
 from outbox.models import RelayDelivery
 from outbox.relay import RELAY, OutboxRelay
 from outbox.services import publish
@@ -14,6 +14,10 @@ from tests.workers.procs import TcpProxy, wait_for
 from workers.runtime import ReleaseItem, WorkerOptions
 
 pytestmark = pytest.mark.django_db
+
+
+def sample(name: str, **labels) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
 
 
 def message(routing_key: str, n: int) -> OutgoingMessage:
@@ -73,12 +77,12 @@ def test_heartbeats_are_serviced_while_idle(broker, publisher_for):
     """With a 1 s heartbeat the broker drops a client that stops answering within a few seconds; an
     idle relay keeps its connection."""
     queue = broker.bind_queue()
-    lost_before = RELAY_CONNECTIONS.labels("lost")._value.get()
+    lost_before = sample("packyard_outbox_relay_connections_total", event="lost")
     publisher = publisher_for(broker.url + "?heartbeat=1")
     time.sleep(4)  # idle on purpose: longer than two heartbeat intervals
     assert publisher.is_ready()
     assert publisher.publish([message("pack.x", 1)])[0].result(timeout=30) >= 0
-    assert RELAY_CONNECTIONS.labels("lost")._value.get() == lost_before
+    assert sample("packyard_outbox_relay_connections_total", event="lost") == lost_before
     assert len(broker.collect(queue, count=1)) == 1
 
 
@@ -95,7 +99,7 @@ def test_an_unroutable_event_is_not_marked_relayed(broker, settings):
     pack_queue = broker.bind_queue("pack.#")  # nobody listens to asset events yet
     relay = OutboxRelay(options=WorkerOptions(worker_id="relay-test"))
     relay.publisher.start()
-    returned_before = RELAY_MESSAGES.labels("returned")._value.get()
+    returned_before = sample("packyard_outbox_relay_messages_total", outcome="returned")
     try:
         assert relay.publisher.wait_ready(30)
         batch = RELAY.claim(worker_id="relay-test", limit=10)
@@ -105,7 +109,7 @@ def test_an_unroutable_event_is_not_marked_relayed(broker, settings):
         assert RELAY.fail(batch[0], worker_id="relay-test", error="Unroutable") == "retry"
         delivery = RelayDelivery.objects.get()
         assert (delivery.status, delivery.attempts) == ("pending", 1)
-        assert RELAY_MESSAGES.labels("returned")._value.get() == returned_before + 1
+        assert sample("packyard_outbox_relay_messages_total", outcome="returned") == returned_before + 1
         # A consumer binds the key: the retry is delivered and only then marked relayed.
         asset_queue = broker.bind_queue("asset.*")
         batch = RELAY.claim(worker_id="relay-test", limit=10)
