@@ -2,16 +2,17 @@
 
     .venv/bin/python bench/relay_bench.py [--database-url mysql://root@127.0.0.1:3306/packyard_relay_bench]
         [--amqp-url amqp://guest:guest@127.0.0.1:5672/%2F] [--events 20000] [--aggregates 2000]
-        [--processes 1 2] [--batch-size 200] [--latency-events 2000] [--latency-rate 200] [--json-out FILE]
+        [--configs 1x1 1x2 2x2] [--batch-size 200] [--latency-events 2000] [--latency-rate 200] [--json-out FILE]
 
 What it measures, in one run against the same MariaDB and RabbitMQ:
 - baseline: the naive relay publish loop — pika BlockingConnection with confirm_delivery(), one
   persistent message at a time, each waiting for its confirm (no database at all);
 - publisher ceiling: outbox.amqp.ConfirmingPublisher alone (pipelined confirms, no database);
 - relay throughput: `run_outbox_relay --once` processes draining `--events` committed events over
-  `--aggregates` aggregates (one event per aggregate per batch, strict per-aggregate order), counted
-  from the first claim to the last completion (TaskRun) and at the consumer;
-- hot aggregate: the same for 500 events of ONE aggregate (one confirm round trip per event);
+  `--aggregates` aggregates, for each `--configs` PROCESSESxCONCURRENCY (the relay's default is
+  one process with --concurrency 2), counted from the first claim to the last completion (TaskRun)
+  and at the consumer;
+- hot aggregate: 2,000 events of ONE aggregate (each sent only after the previous one's confirm);
 - latency: events committed one per transaction at `--latency-rate`/s while one long-running relay
   runs; latency = consumer receive time - commit time, same host clock.
 
@@ -176,8 +177,17 @@ def steady() -> dict:
     }
 
 
-def drain(env: dict, *, processes: int, batch_size: int) -> dict:
-    command = [sys.executable, "manage.py", "run_outbox_relay", "--once", "--batch-size", str(batch_size)]
+def drain(env: dict, *, processes: int, batch_size: int, concurrency: int = 2) -> dict:
+    command = [
+        sys.executable,
+        "manage.py",
+        "run_outbox_relay",
+        "--once",
+        "--batch-size",
+        str(batch_size),
+        "--concurrency",
+        str(concurrency),
+    ]
     start = time.perf_counter()
     procs = [
         subprocess.Popen(
@@ -195,7 +205,13 @@ def drain(env: dict, *, processes: int, batch_size: int) -> dict:
     errors = [p.stderr.read().decode()[-2000:] for p in procs if p.returncode != 0]
     if errors:
         raise SystemExit(f"relay failed: {errors[0]}")
-    return {"processes": processes, "batch_size": batch_size, "wall_seconds": round(wall, 2), **steady()}
+    return {
+        "processes": processes,
+        "concurrency": concurrency,
+        "batch_size": batch_size,
+        "wall_seconds": round(wall, 2),
+        **steady(),
+    }
 
 
 def bench_baseline(amqp_url: str, exchange: str, count: int) -> dict:
@@ -336,7 +352,7 @@ def main() -> None:
     parser.add_argument("--amqp-url", default="amqp://guest:guest@127.0.0.1:5672/%2F")
     parser.add_argument("--events", type=int, default=20_000)
     parser.add_argument("--aggregates", type=int, default=2_000)
-    parser.add_argument("--processes", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--configs", nargs="+", default=["1x1", "1x2", "2x2"], help="PROCESSESxCONCURRENCY")
     parser.add_argument("--batch-size", type=int, default=200)
     parser.add_argument("--latency-events", type=int, default=2_000)
     parser.add_argument("--latency-rate", type=float, default=200.0)
@@ -375,11 +391,12 @@ def main() -> None:
         consumer.wait_for(20_000, 60)
 
         drains = []
-        for processes in args.processes:
+        for config in args.configs:
+            processes, concurrency = (int(part) for part in config.split("x"))
             reset_tables()
             consumer.reset()
-            bulk_events(args.events, args.aggregates, tag=f"drain{processes}")
-            result = drain(env, processes=processes, batch_size=args.batch_size)
+            bulk_events(args.events, args.aggregates, tag=f"drain{config}")
+            result = drain(env, processes=processes, batch_size=args.batch_size, concurrency=concurrency)
             if not consumer.wait_for(args.events, 120):
                 raise SystemExit(f"only {len(consumer.received)} of {args.events} events reached the consumer")
             span = consumer.last - consumer.first
@@ -388,8 +405,8 @@ def main() -> None:
             result["speedup_vs_baseline"] = round(result["steady_rate_per_s"] / base["rate_per_s"], 2)
             drains.append(result)
             print(
-                f"relay, {processes} process(es), {args.events:,} events over {args.aggregates:,} aggregates, "
-                f"batch {args.batch_size}: {result['steady_rate_per_s']:,.0f} events/s steady "
+                f"relay, {processes} process(es) x {concurrency} executor(s), {args.events:,} events over "
+                f"{args.aggregates:,} aggregates, batch {args.batch_size}: {result['steady_rate_per_s']:,.0f} events/s steady "
                 f"(consumer side {result['consumer_rate_per_s']:,.0f}/s, wall incl. start-up "
                 f"{args.events / result['wall_seconds']:,.0f}/s) = {result['speedup_vs_baseline']}x the baseline"
             )
@@ -397,12 +414,13 @@ def main() -> None:
 
         reset_tables()
         consumer.reset()
-        bulk_events(500, 1, tag="hot")
+        bulk_events(2000, 1, tag="hot")
         hot = drain(env, processes=1, batch_size=args.batch_size)
-        consumer.wait_for(500, 60)
+        consumer.wait_for(2000, 120)
         report["hot_aggregate"] = hot
         print(
-            f"relay, one aggregate (500 events, strictly one after another): {hot['steady_rate_per_s']:,.0f} events/s"
+            f"relay, one aggregate (2,000 events, each after the previous one's confirm): "
+            f"{hot['steady_rate_per_s']:,.0f} events/s"
         )
 
         reset_tables()
