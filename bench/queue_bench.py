@@ -1,6 +1,7 @@
 """Queue throughput on MariaDB/MySQL: enqueue rate, drain of no-op tasks with 1/2/4 worker
-processes, outbox dispatch rate, peak RSS of one worker; optionally django-tasks-db's
-`db_worker` side by side on the same server.
+processes, outbox dispatch rate, peak RSS of one worker; the same through Django's Tasks API
+(`@task` no-op: `.enqueue()`, `enqueue_many()`, drained by `run_worker`); optionally
+django-tasks-db (`enqueue()`, `db_worker`) side by side on the same server in the same run.
 
     .venv/bin/python bench/queue_bench.py [--database-url mysql://root@127.0.0.1:3306/packyard_bench]
         [--tasks 10000] [--processes 1 2 4] [--baseline-venv /tmp/dtdb-venv] [--json-out FILE]
@@ -70,6 +71,11 @@ def worker_env(database_url: str) -> dict:
 
 
 def drain(command: list[str], *, processes: int, env: dict, cwd: Path, done, sample_rss: bool = False) -> dict:
+    import tempfile
+
+    # Workers log per task at -v1 (Django's task signals log every start and finish): their stderr
+    # goes to files, as a full pipe nobody reads would stall them.
+    logs = [tempfile.TemporaryFile() for _ in range(processes)]
     start = time.perf_counter()
     procs = [
         subprocess.Popen(
@@ -79,7 +85,7 @@ def drain(command: list[str], *, processes: int, env: dict, cwd: Path, done, sam
             cwd=cwd,
             env=env,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            stderr=logs[i],
         )
         for i in range(processes)
     ]
@@ -91,7 +97,12 @@ def drain(command: list[str], *, processes: int, env: dict, cwd: Path, done, sam
                 rss_samples.append(round(value, 1))
         time.sleep(0.2)
     wall = time.perf_counter() - start
-    errors = [p.stderr.read().decode()[-2000:] for p in procs if p.returncode != 0]
+    errors = []
+    for proc, log in zip(procs, logs, strict=True):
+        if proc.returncode != 0:
+            log.seek(0)
+            errors.append(log.read().decode(errors="replace")[-2000:])
+        log.close()
     if errors:
         raise SystemExit(f"worker failed: {errors[0]}")
     result = {"processes": processes, "wall_seconds": round(wall, 2), **done()}
@@ -114,6 +125,7 @@ def bench_packyard(url: str, tasks: int, process_counts: list[int]) -> dict:
     from django.db.models import Max, Min
 
     call_command("migrate", verbosity=0)
+    from bench.bench_tasks import noop
     from outbox.models import DomainEvent
     from outbox.services import publish
     from workers.models import TaskRun, WorkerTask
@@ -131,6 +143,17 @@ def bench_packyard(url: str, tasks: int, process_counts: list[int]) -> dict:
         enqueue_task(task_type="bench_noop", idempotency_key=f"enqueue:{n}", payload={"n": n})
     enqueue_rate = n_enqueue / (time.perf_counter() - start)
     print(f"enqueue: {enqueue_rate:,.0f} tasks/s (enqueue_task one at a time, {n_enqueue:,} tasks)")
+    reset()
+    start = time.perf_counter()
+    for n in range(n_enqueue):
+        noop.enqueue(n)
+    task_api_enqueue_rate = n_enqueue / (time.perf_counter() - start)
+    print(f"enqueue: {task_api_enqueue_rate:,.0f} tasks/s (@task .enqueue() one at a time, {n_enqueue:,} tasks)")
+    reset()
+    start = time.perf_counter()
+    noop.enqueue_many(((n,), {}) for n in range(tasks))
+    bulk_rate = tasks / (time.perf_counter() - start)
+    print(f"enqueue: {bulk_rate:,.0f} tasks/s (@task .enqueue_many(), {tasks:,} tasks in one call)")
 
     def steady(queue: str) -> dict:
         span = TaskRun.objects.filter(queue=queue).aggregate(a=Min("started_at"), b=Max("finished_at"))
@@ -188,6 +211,18 @@ def bench_packyard(url: str, tasks: int, process_counts: list[int]) -> dict:
             )
         )
 
+    task_api_drains = []
+    for processes in process_counts:
+        reset()
+        noop.enqueue_many(((n,), {}) for n in range(tasks))
+        result = drain(command, processes=processes, env=worker_env(url), cwd=ROOT, done=lambda: steady("tasks"))
+        result["wall_rate_per_s"] = round(tasks / result["wall_seconds"], 1)
+        task_api_drains.append(result)
+        print(
+            f"drain {tasks:,} @task no-op tasks, {processes} process(es): {result['wall_rate_per_s']:,.0f}/s wall, "
+            f"{result['steady_rate_per_s']:,.0f}/s steady"
+        )
+
     reset()
     start = time.perf_counter()
     for n in range(min(tasks, 3000)):
@@ -227,7 +262,14 @@ def bench_packyard(url: str, tasks: int, process_counts: list[int]) -> dict:
         f"{total_events / outbox['wall_seconds']:,.0f}/s wall, {outbox['steady_rate_per_s']:,.0f}/s steady"
     )
     reset()
-    return {"enqueue_rate_per_s": round(enqueue_rate, 1), "drain": drains, "outbox": outbox}
+    return {
+        "enqueue_rate_per_s": round(enqueue_rate, 1),
+        "task_api_enqueue_rate_per_s": round(task_api_enqueue_rate, 1),
+        "task_api_enqueue_many_rate_per_s": round(bulk_rate, 1),
+        "drain": drains,
+        "task_api_drain": task_api_drains,
+        "outbox": outbox,
+    }
 
 
 BASELINE_SETTINGS = """
@@ -333,11 +375,29 @@ def main() -> None:
         baseline_url = with_db(args.database_url, f"{name}_dtdb")
         mysql_admin(args.database_url, f"CREATE DATABASE IF NOT EXISTS `{name}_dtdb` CHARACTER SET utf8mb4")
         report["django_tasks_db"] = bench_baseline(baseline_url, args.baseline_venv, args.tasks, args.processes)
-        ratios = {}
-        for ours, theirs in zip(report["packyard"]["drain"], report["django_tasks_db"]["drain"], strict=True):
-            ratios[str(ours["processes"])] = round(ours["wall_rate_per_s"] / theirs["wall_rate_per_s"], 1)
-        report["speedup_vs_db_worker_wall"] = ratios
-        print(f"speed-up vs db_worker (wall, by processes): {ratios}")
+        ours, theirs = report["packyard"], report["django_tasks_db"]
+
+        def by_processes(drains: list[dict]) -> dict[str, float]:
+            return {
+                str(a["processes"]): round(a["wall_rate_per_s"] / b["wall_rate_per_s"], 1)
+                for a, b in zip(drains, theirs["drain"], strict=True)
+            }
+
+        report["speedup_vs_db_worker_wall"] = by_processes(ours["drain"])
+        report["task_api_speedup_vs_db_worker_wall"] = by_processes(ours["task_api_drain"])
+        their_enqueue = max(d["enqueue_rate_per_s"] for d in theirs["drain"])  # their best round
+        report["enqueue_vs_django_tasks_db"] = {
+            "django_tasks_db_enqueue_per_s": their_enqueue,
+            "enqueue_task": round(ours["enqueue_rate_per_s"] / their_enqueue, 2),
+            "task_api_enqueue": round(ours["task_api_enqueue_rate_per_s"] / their_enqueue, 2),
+            "task_api_enqueue_many": round(ours["task_api_enqueue_many_rate_per_s"] / their_enqueue, 1),
+        }
+        print(f"speed-up vs db_worker, native no-op (wall, by processes): {report['speedup_vs_db_worker_wall']}")
+        print(
+            "speed-up vs db_worker, the same @task no-op (wall, by processes): "
+            f"{report['task_api_speedup_vs_db_worker_wall']}"
+        )
+        print(f"enqueue vs django-tasks-db enqueue() (x): {report['enqueue_vs_django_tasks_db']}")
     print(json.dumps(report))
     if args.json_out:
         args.json_out.write_text(json.dumps(report, indent=2))

@@ -2,6 +2,8 @@
 
 from datetime import datetime
 
+from django.tasks import task
+
 from catalog.services import snapshots
 from workers.registry import register_pruner, register_task_type
 
@@ -17,10 +19,11 @@ def refresh_pack_snapshots(payload: dict) -> dict:
     return snapshots.snapshot_refresh(payload.get("pack_ids") or [])
 
 
-def snapshot_sweep(payload: dict) -> dict:
+@task(task_type="snapshot_sweep", every="SNAPSHOT_SWEEP_CADENCE_SECONDS")
+def snapshot_sweep() -> dict:
+    """Every SNAPSHOT_SWEEP_CADENCE_SECONDS: refresh every listed pack's snapshot."""
     return snapshots.snapshot_sweep()
 
 
 register_pruner("interaction_events", interaction_events_prune)
 register_task_type("refresh_pack_snapshots", refresh_pack_snapshots)
-register_task_type("snapshot_sweep", snapshot_sweep, cadence_setting="SNAPSHOT_SWEEP_CADENCE_SECONDS")

@@ -268,6 +268,17 @@ TASK_RUN_RETENTION_DAYS = env.int("TASK_RUN_RETENTION_DAYS", default=90)
 # Extra modules run_worker imports at start (they register task types), e.g. for tests.
 WORKER_EXTRA_TASK_MODULES = env.list("WORKER_EXTRA_TASK_MODULES", default=[])
 
+# Django's Tasks API (`@task`, `.enqueue()`) on the queue above (workers.backends, docs/tasks.md).
+# Each queue name is a worker group: `run_worker --task-type <queue>` serves it, `all` takes every
+# queue that dedicated workers do not. PERIODIC: {"module.task": seconds or a setting's name}.
+TASKS = {
+    "default": {
+        "BACKEND": "workers.backends.QueueBackend",
+        "QUEUES": env.list("TASKS_QUEUES", default=["default"]),
+        "OPTIONS": {"PERIODIC": env.json("TASKS_PERIODIC", default={})},
+    }
+}
+
 # --- Outbox relay to RabbitMQ (SPEC §5.2; docs/events.md) ------------------------------
 # amqp://user:pass@host:5672/vhost turns the relay on: every process that publishes events (web and
 # workers, not only `run_outbox_relay`) must see it, because the relay's delivery row is written with

@@ -112,11 +112,16 @@ class WorkerTaskAdmin(QueueItemAdminMixin, admin.ModelAdmin):
         "worker_token",
         "lease_expires_at",
         "payload_formatted",
+        "result_formatted",
         "last_error_formatted",
         "created_at",
         "updated_at",
         "processed_at",
     ]
+
+    @admin.display(description="result")
+    def result_formatted(self, obj):
+        return pretty_json(obj.result)
 
     def get_readonly_fields(self, request, obj=None):
         return [f for f in self.fields if f not in ("priority", "available_at")]

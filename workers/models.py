@@ -52,6 +52,8 @@ class WorkerTask(QueueItem):
     task_type = models.CharField(max_length=64)
     cohort_bucket = models.PositiveSmallIntegerField(default=0)
     max_attempts = models.PositiveSmallIntegerField(default=5)
+    # What a Django Tasks task returned (JSON), kept once it completed (workers.backends).
+    result = models.JSONField(null=True, blank=True, default=None)
 
     class Meta:
         indexes = [

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import logging
 import random
+import traceback
 import uuid
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -28,6 +29,48 @@ logger = logging.getLogger(__name__)
 
 ERROR_MAX_CHARS = 4000
 DEAD_LETTER_ERRORS_KEPT = 5
+BULK_BATCH_SIZE = 1000
+
+
+class LeaseExpired(Exception):
+    """Recorded as the error of an attempt whose worker died (its lease ran out)."""
+
+
+class TimeLimitExceeded(Exception):
+    """Recorded as the error of an attempt that ran over its time limit."""
+
+
+def exception_path(exc_type: type[BaseException]) -> str:
+    """`module.QualName`, or just `QualName` for builtins (as Python prints it)."""
+    module = exc_type.__module__
+    return exc_type.__qualname__ if module == "builtins" else f"{module}.{exc_type.__qualname__}"
+
+
+def error_text(exc: BaseException, *, with_traceback: bool = True) -> str:
+    """How an attempt's error is recorded: `<exception path>: <message>` on the first line, then
+    the traceback. Over ERROR_MAX_CHARS the middle of the traceback goes (its end names the
+    failing line)."""
+    head = f"{exception_path(type(exc))}: {exc}"
+    if not with_traceback or exc.__traceback__ is None:
+        return head[:ERROR_MAX_CHARS]
+    tb = "".join(traceback.format_exception(exc))
+    room = ERROR_MAX_CHARS - len(head) - 2
+    if room < 200:
+        return head[:ERROR_MAX_CHARS]
+    if len(tb) > room:
+        tb = "...\n" + tb[-(room - 4) :]
+    return f"{head}\n\n{tb}"
+
+
+def split_error_text(text: str) -> tuple[str, str]:
+    """(exception class path, traceback or message) of a recorded error (see error_text)."""
+    head, _, rest = text.partition("\n\n")
+    name = head.split(": ", 1)[0].strip() if ": " in head else ""
+    if not name or " " in name:
+        name = f"{Exception.__module__}.{Exception.__qualname__}"
+    elif "." not in name:
+        name = f"builtins.{name}"
+    return name, rest or text
 
 
 def backoff_seconds(attempt: int, *, base: float | None = None, cap: float | None = None) -> float:
@@ -51,6 +94,12 @@ class Claimed:
     request_id: str = ""
     started_at: datetime = field(default_factory=timezone.now)
     row: QueueItem | None = None  # the claimed row as read at claim time
+    # Per-item policy a runner may set before it runs the item (None: the queue's defaults).
+    retry_base_seconds: float | None = None
+    retry_cap_seconds: float | None = None
+    time_limit: float | None = None
+    # What the run returned, stored on completion where the queue keeps results (JSON).
+    result: object = None
 
 
 @dataclass(frozen=True)
@@ -61,6 +110,8 @@ class Queue:
     type_field: str
     # Fields copied from an item to its dead letter (and back on requeue).
     carried_fields: tuple[str, ...] = ()
+    # The JSON field where complete_many() stores Claimed.result (None: results are not kept).
+    result_field: str | None = None
 
     # --- enqueue ---------------------------------------------------------------------------
 
@@ -70,9 +121,15 @@ class Queue:
         Keys must name one change or one time bucket: a second enqueue of a live key creates
         no work. Pruning completed rows frees their keys.
         """
-        # Insert first (the common case is a new key); the unique key settles races.
+        # Insert first (the common case is a new key); the unique key settles races. Inside the
+        # caller's transaction a savepoint keeps a duplicate key from spoiling it; in autocommit
+        # the INSERT is its own transaction, and wrapping it in atomic() would cost three more
+        # round trips (autocommit off, COMMIT, autocommit on): most of an enqueue's time.
         try:
-            with transaction.atomic():
+            if connection.in_atomic_block:
+                with transaction.atomic():
+                    item = self.model.objects.create(idempotency_key=idempotency_key, payload=payload or {}, **fields)
+            else:
                 item = self.model.objects.create(idempotency_key=idempotency_key, payload=payload or {}, **fields)
         except IntegrityError:
             existing = self.model.objects.filter(idempotency_key=idempotency_key).first()
@@ -80,6 +137,77 @@ class Queue:
                 raise  # the conflict was another constraint, not the key
             return existing, False
         return item, True
+
+    def enqueue_many(self, items: Iterable[dict], **common) -> list[tuple[int, bool]]:
+        """Create many items in one transaction: (id, created) per item, in order.
+
+        Each item is a dict of its own fields (the same names in every item, `idempotency_key`
+        among them); `common` holds the fields all items share. A key that is live already (or
+        repeated in `items`) creates nothing and yields the existing id with created=False.
+        Concurrent producers of one key cannot make a duplicate (conflicting keys are skipped);
+        under that race both report the item as created.
+        """
+        items = list(items)
+        keys = [item["idempotency_key"] for item in items]
+        with transaction.atomic():
+            ids = self._ids_by_key(keys)
+            fresh: dict[str, dict] = {}
+            for item in items:
+                key = item["idempotency_key"]
+                if key not in ids and key not in fresh:
+                    fresh[key] = item
+            if fresh:
+                self._insert_ignoring_conflicts(list(fresh.values()), common)
+                ids.update(self._ids_by_key(list(fresh)))
+        seen: set[str] = set()
+        out = []
+        for key in keys:
+            out.append((ids[key], key in fresh and key not in seen))
+            seen.add(key)
+        return out
+
+    def _insert_ignoring_conflicts(self, items: list[dict], common: dict) -> None:
+        """Multi-row INSERTs that skip rows whose unique key exists.
+
+        bulk_create() prepares every field of every row (most of the time of a bulk enqueue);
+        the fields all rows share are prepared once here and only the per-item ones per row.
+        """
+        from django.db.models.constants import OnConflict
+
+        now = timezone.now()
+        meta = self.model._meta
+        own = list(items[0])
+        shared = {"created_at": now, "updated_at": now, **common}
+        fields = [f for f in meta.concrete_fields if not f.primary_key]
+        per_item = [f for f in fields if f.name in own]
+        constant = []
+        for f in fields:
+            if f.name not in own:
+                value = shared[f.name] if f.name in shared else f.get_default()
+                constant.append(f.get_db_prep_save(value, connection))
+        ops, qn = connection.ops, connection.ops.quote_name
+        columns = ", ".join(qn(f.column) for f in [*per_item, *(f for f in fields if f.name not in own)])
+        placeholders = ", ".join(["%s"] * len(fields))
+        sql = (
+            f"{ops.insert_statement(on_conflict=OnConflict.IGNORE)} {qn(meta.db_table)} ({columns}) "
+            f"VALUES ({placeholders}){ops.on_conflict_suffix_sql(fields, OnConflict.IGNORE, None, None)}"
+        )
+        with connection.cursor() as cursor:
+            for start in range(0, len(items), BULK_BATCH_SIZE):
+                cursor.executemany(
+                    sql,
+                    [
+                        [*(f.get_db_prep_save(item[f.name], connection) for f in per_item), *constant]
+                        for item in items[start : start + BULK_BATCH_SIZE]
+                    ],
+                )
+
+    def _ids_by_key(self, keys: list[str]) -> dict[str, int]:
+        found: dict[str, int] = {}
+        for start in range(0, len(keys), BULK_BATCH_SIZE):
+            chunk = keys[start : start + BULK_BATCH_SIZE]
+            found.update(self.model.objects.filter(idempotency_key__in=chunk).values_list("idempotency_key", "id"))
+        return found
 
     # --- claim -----------------------------------------------------------------------------
 
@@ -202,6 +330,10 @@ class Queue:
                         updated_at=now,
                     )
                 held.update(mine)
+            if self.result_field:
+                for item in items:
+                    if item.id in held and item.result is not None:
+                        self.model.objects.filter(id=item.id).update(**{self.result_field: item.result})
             TaskRun.objects.bulk_create(
                 [
                     self._run_row(
@@ -242,7 +374,10 @@ class Queue:
                 worker_token="",
                 lease_expires_at=None,
                 last_error=error,
-                available_at=now + timedelta(seconds=backoff_seconds(item.attempts)),
+                available_at=now
+                + timedelta(
+                    seconds=backoff_seconds(item.attempts, base=item.retry_base_seconds, cap=item.retry_cap_seconds)
+                ),
                 updated_at=now,
             )
             self._record_run(
@@ -312,9 +447,8 @@ class Queue:
                 started_at=row["lease_expires_at"],
             )
             owner = item.token.split(":", 1)[0]
-            outcome = self.fail(
-                item, worker_id=owner or worker_id, error=f"lease expired (worker {owner} lost)", record_lost=False
-            )
+            error = error_text(LeaseExpired(f"lease expired (worker {owner} lost)"))
+            outcome = self.fail(item, worker_id=owner or worker_id, error=error, record_lost=False)
             reclaimed += outcome != "lost"
         if reclaimed:
             logger.warning("queue %s: reclaimed %d items with expired leases", self.name, reclaimed)

@@ -6,6 +6,7 @@ Workers never import the apps that register here; they only run what is register
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -16,6 +17,24 @@ class TaskType:
     cadence_setting: str | None = None
     # The `run_worker --task-type` value whose dedicated workers may take this type.
     group: str = ""
+    # A periodic cycle's cadence given in seconds instead of a setting's name.
+    cadence_seconds: float | None = None
+    # Runs a claimed item given (claimed, worker_id) instead of func(payload): for task types
+    # that need the attempt, the lease holder or a return value (workers.backends).
+    run_claimed: Callable[[Any, str], object] | None = None
+    # Enqueues one periodic run under the given idempotency key (default: an empty payload).
+    enqueue_periodic: Callable[[str], object] | None = None
+
+    @property
+    def cadence(self) -> float:
+        """Seconds between periodic runs (0: not periodic)."""
+        from django.conf import settings
+
+        if self.cadence_seconds is not None:
+            return max(0.0, float(self.cadence_seconds))
+        if not self.cadence_setting:
+            return 0.0
+        return max(0.0, float(getattr(settings, self.cadence_setting, 0) or 0))
 
     @property
     def worker_group(self) -> str:
@@ -27,9 +46,24 @@ _pruners: dict[str, Callable[[datetime], int]] = {}
 
 
 def register_task_type(
-    name: str, func: Callable[[dict], object], *, cadence_setting: str | None = None, group: str = ""
+    name: str,
+    func: Callable[[dict], object],
+    *,
+    cadence_setting: str | None = None,
+    group: str = "",
+    cadence_seconds: float | None = None,
+    run_claimed: Callable[[Any, str], object] | None = None,
+    enqueue_periodic: Callable[[str], object] | None = None,
 ) -> None:
-    _registry[name] = TaskType(name=name, func=func, cadence_setting=cadence_setting, group=group)
+    _registry[name] = TaskType(
+        name=name,
+        func=func,
+        cadence_setting=cadence_setting,
+        group=group,
+        cadence_seconds=cadence_seconds,
+        run_claimed=run_claimed,
+        enqueue_periodic=enqueue_periodic,
+    )
 
 
 def get_task_type(name: str) -> TaskType | None:

@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from workers import conf
 from workers.metrics import QUEUE_ITEM_DURATION, QUEUE_ITEMS
-from workers.queue import Claimed, Queue
+from workers.queue import Claimed, Queue, TimeLimitExceeded, error_text
 
 logger = logging.getLogger(__name__)
 
@@ -264,7 +264,7 @@ class WorkerRuntime:
                 item.attempts,
                 item.max_attempts,
             )
-            error = f"{exc.__class__.__name__}: {exc}"
+            error = error_text(exc)
             outcome = self._finish([item], lambda: self.queue.fail(item, worker_id=self.options.worker_id, error=error))
             QUEUE_ITEMS.labels(self.queue.name, item.type, outcome or "unknown").inc()
             return False
@@ -326,22 +326,22 @@ class WorkerRuntime:
             self._db_call(lambda: self.queue.renew(items, lease_seconds=self.options.lease_seconds), "lease renewal")
 
     def _enforce_time_limit(self) -> None:
-        limit = self.options.time_limit
         now = time.monotonic()
         with self._lock:
-            overdue = [h for h in self._held.values() if h.started is not None and now - h.started > limit]
+            overdue = [
+                h
+                for h in self._held.values()
+                if h.started is not None and now - h.started > (h.item.time_limit or self.options.time_limit)
+            ]
         for held in overdue:
             item = held.item
+            limit = item.time_limit or self.options.time_limit
             logger.error(
                 "worker %s: %s #%s exceeded the %ss time limit", self.options.worker_id, item.type, item.id, limit
             )
             # The stuck thread is abandoned (Python cannot kill it); its late result is fenced off.
-            self._finish(
-                [item],
-                lambda i=item: self.queue.fail(
-                    i, worker_id=self.options.worker_id, error=f"TimeLimitExceeded: ran over {limit}s"
-                ),
-            )
+            error = error_text(TimeLimitExceeded(f"ran over {limit}s"))
+            self._finish([item], lambda i=item, e=error: self.queue.fail(i, worker_id=self.options.worker_id, error=e))
             if held.thread is not None and held.thread in self._threads:
                 self._threads.remove(held.thread)
                 if not self.stopping.is_set():

@@ -18,6 +18,7 @@ TASKS = register_queue(
         dead_letter_model=WorkerTaskDeadLetter,
         type_field="task_type",
         carried_fields=("cohort_bucket",),
+        result_field="result",
     )
 )
 
@@ -46,6 +47,46 @@ def enqueue_task(
         cohort_bucket=subject_bucket(cohort_key or idempotency_key),
         max_attempts=max_attempts,
     )
+
+
+def enqueue_task_many(
+    *,
+    task_type: str,
+    items: list[dict],
+    priority: int = 0,
+    available_at: datetime | None = None,
+    max_attempts: int = 5,
+    enqueued_at: datetime | None = None,
+) -> list[tuple[int, bool]]:
+    """Bulk enqueue_task(): each item has `idempotency_key`, `payload` and optionally
+    `cohort_key`; returns (task id, created) per item, in order (see Queue.enqueue_many)."""
+    enqueued_at = enqueued_at or timezone.now()
+    return TASKS.enqueue_many(
+        (
+            {
+                "idempotency_key": item["idempotency_key"],
+                "payload": item.get("payload") or {},
+                "cohort_bucket": subject_bucket(item.get("cohort_key") or item["idempotency_key"]),
+            }
+            for item in items
+        ),
+        task_type=task_type,
+        priority=priority,
+        available_at=available_at or enqueued_at,
+        max_attempts=max_attempts,
+        created_at=enqueued_at,
+        updated_at=enqueued_at,
+    )
+
+
+def task_runner(item, *, worker_id: str):
+    """What runs a claimed task: its registered runner, or None when its type is unknown here."""
+    registered = registry.get_task_type(item.type)
+    if registered is None:
+        return None
+    if registered.run_claimed is not None:
+        return lambda claimed: registered.run_claimed(claimed, worker_id)
+    return lambda claimed: registered.func(claimed.payload)
 
 
 def dedicated_rollout_percent() -> int:
@@ -87,21 +128,21 @@ def cycle_enqueue_due(*, task_types: list[str], last_buckets: dict[str, int], no
 
     Any number of workers calling this enqueue one cycle per bucket (the key is unique).
     """
-    from django.conf import settings
-
     now = time.time() if now is None else now
     enqueued = []
     for name in task_types:
         task = registry.get_task_type(name)
-        if task is None or not task.cadence_setting:
-            continue
-        cadence = int(getattr(settings, task.cadence_setting, 0) or 0)
+        cadence = task.cadence if task is not None else 0
         if cadence <= 0:
             continue
         bucket = int(now // cadence)
         if last_buckets.get(name) == bucket:
             continue
-        _, created = enqueue_task(task_type=name, idempotency_key=f"pipeline:{name}:{bucket}")
+        key = f"pipeline:{name}:{bucket}"
+        if task.enqueue_periodic is not None:
+            _, created = task.enqueue_periodic(key)
+        else:
+            _, created = enqueue_task(task_type=name, idempotency_key=key)
         last_buckets[name] = bucket
         if created:
             enqueued.append(name)

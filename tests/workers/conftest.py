@@ -1,5 +1,6 @@
 import pytest
 
+import tests.workers.tasks_api_for_tests  # noqa: F401 - declares the test @task functions in this process
 import tests.workers.tasks_for_tests  # noqa: F401 - registers the test task types in this process
 
 

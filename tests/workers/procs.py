@@ -40,7 +40,7 @@ def worker_env(**overrides) -> dict:
         "PACKYARD_ENV_FILE": "",
         "SECRET_KEY": "worker-subprocess-test-secret-key-0123456789-abcdefghijkl",
         "DATABASE_URL": database_url(),
-        "WORKER_EXTRA_TASK_MODULES": "tests.workers.tasks_for_tests",
+        "WORKER_EXTRA_TASK_MODULES": "tests.workers.tasks_for_tests,tests.workers.tasks_api_for_tests",
         "WORKER_LEASE_SECONDS": "2",
         "WORKER_RETRY_BASE_SECONDS": "0.05",
         "WORKER_RETRY_CAP_SECONDS": "0.2",

@@ -199,3 +199,30 @@ def test_concurrent_claims_never_hand_out_the_same_item():
 
     claimed = [i for ids in run_together([partial(claimer, f"w{n}") for n in range(4)]) for i in ids]
     assert len(claimed) == 200 and len(set(claimed)) == 200
+
+
+def test_bulk_enqueue_honours_idempotency_keys_and_stores_every_field():
+    from flags.services import subject_bucket
+    from workers.services import enqueue_task_many
+
+    existing, _ = enqueue_task(task_type="test_probe", idempotency_key="k:1", payload={"n": 1})
+    later = timezone.now() + timedelta(minutes=5)
+    outcome = enqueue_task_many(
+        task_type="test_probe",
+        items=[
+            {"idempotency_key": "k:1", "payload": {"n": 10}},
+            {"idempotency_key": "k:2", "payload": {"n": 2}, "cohort_key": "pack:7"},
+            {"idempotency_key": "k:2", "payload": {"n": 20}},
+            {"idempotency_key": "k:3", "payload": {"n": 3}},
+        ],
+        priority=7,
+        available_at=later,
+        max_attempts=2,
+    )
+    assert [created for _, created in outcome] == [False, True, False, True]
+    assert outcome[0][0] == existing.pk and outcome[1][0] == outcome[2][0]
+    row = WorkerTask.objects.get(idempotency_key="k:2")
+    assert (row.payload, row.priority, row.available_at, row.max_attempts) == ({"n": 2}, 7, later, 2)
+    assert (row.status, row.attempts, row.cohort_bucket) == ("pending", 0, subject_bucket("pack:7"))
+    assert WorkerTask.objects.get(idempotency_key="k:1").payload == {"n": 1}
+    assert WorkerTask.objects.count() == 3

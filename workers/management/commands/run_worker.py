@@ -3,7 +3,7 @@ from django.core.management.base import BaseCommand, CommandError
 from workers import conf, registry
 from workers.commands import add_worker_arguments, import_extra_modules, worker_options
 from workers.runtime import WorkerRuntime
-from workers.services import TASKS, cycle_enqueue_due, routing_filter
+from workers.services import TASKS, cycle_enqueue_due, routing_filter, task_runner
 
 
 class Command(BaseCommand):
@@ -14,7 +14,10 @@ class Command(BaseCommand):
         add_worker_arguments(parser)
 
     def handle(self, *args, task_type: str, **options):
+        from workers.backends import discover
+
         import_extra_modules()
+        discover()  # installed apps' `tasks` modules (their @task functions) and PERIODIC tasks
         types = registry.registered_task_types()
         groups = {t.worker_group for t in types.values()}
         if task_type != "all" and task_type not in groups:
@@ -24,14 +27,10 @@ class Command(BaseCommand):
         last_buckets: dict[str, int] = {}
         cycle_types = [t.name for t in types.values() if task_type in ("all", t.worker_group)]
 
-        def resolve(item):
-            registered = registry.get_task_type(item.type)
-            return (lambda claimed: registered.func(claimed.payload)) if registered else None
-
         runtime = WorkerRuntime(
             queue=TASKS,
             options=opts,
-            resolve=resolve,
+            resolve=lambda item: task_runner(item, worker_id=opts.worker_id),
             scope=lambda: routing_filter(task_type),
             on_pass=lambda: cycle_enqueue_due(task_types=cycle_types, last_buckets=last_buckets),
         )
