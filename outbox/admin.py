@@ -63,73 +63,15 @@ class DomainEventDeadLetterAdmin(DeadLetterAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(RelayDelivery)
-class RelayDeliveryAdmin(QueueItemAdminMixin, admin.ModelAdmin):
+class RelayDeliveryAdmin(DomainEventAdmin):
     """The relay's per-event delivery state (outbox.relay): read-only, like the events."""
 
-    list_display = [
-        "id",
-        "event_id",
-        "event_type",
-        "aggregate_type",
-        "aggregate_id",
-        "status",
-        "attempts",
-        "available_at",
-        "occurred_at",
-    ]
-    list_filter = ["status", "event_type", "aggregate_type"]
-    search_fields = ["idempotency_key", "aggregate_id", "request_id"]
-    fields = [
-        "event_id",
-        "event_type",
-        "aggregate_type",
-        "aggregate_id",
-        "status",
-        "idempotency_key",
-        "request_id",
-        "attempts",
-        "max_attempts",
-        "occurred_at",
-        "available_at",
-        "worker_token",
-        "lease_expires_at",
-        "payload_formatted",
-        "last_error_formatted",
-        "created_at",
-        "updated_at",
-        "processed_at",
-    ]
-
-    def get_readonly_fields(self, request, obj=None):
-        return self.fields
+    list_display = ["id", "event_id", *DomainEventAdmin.list_display[1:-1], "occurred_at"]
+    fields = ["event_id", "occurred_at", *DomainEventAdmin.fields]
 
 
 @admin.register(RelayDeliveryDeadLetter)
-class RelayDeliveryDeadLetterAdmin(DeadLetterAdminMixin, admin.ModelAdmin):
+class RelayDeliveryDeadLetterAdmin(DomainEventDeadLetterAdmin):
     queue_name = "relay"
-    list_display = [
-        "id",
-        "original_id",
-        "event_id",
-        "event_type",
-        "aggregate_type",
-        "aggregate_id",
-        "attempts",
-        "failed_at",
-    ]
-    list_filter = ["event_type", "aggregate_type"]
-    search_fields = ["idempotency_key", "aggregate_id", "last_error"]
-    fields = [
-        "original_id",
-        "event_id",
-        "event_type",
-        "aggregate_type",
-        "aggregate_id",
-        "idempotency_key",
-        "occurred_at",
-        "attempts",
-        "failed_at",
-        "payload_formatted",
-        "errors_formatted",
-        "last_error_formatted",
-    ]
+    list_display = ["id", "original_id", "event_id", *DomainEventDeadLetterAdmin.list_display[2:]]
+    fields = ["original_id", "event_id", "occurred_at", *DomainEventDeadLetterAdmin.fields[1:]]

@@ -1,6 +1,10 @@
 """Real `run_outbox_relay` processes against the test database and the real RabbitMQ."""
 
+import json
 import signal
+import socket
+import urllib.error
+import urllib.request
 
 import pytest
 from django.db import transaction
@@ -38,7 +42,8 @@ def relay_env(broker, url: str | None = None, **overrides) -> dict:
         OUTBOX_RELAY_URL=url or broker.url,
         OUTBOX_RELAY_EXCHANGE=broker.exchange,
         OUTBOX_RELAY_RECONNECT_MAX_SECONDS="1",
-        OUTBOX_RELAY_CONFIRM_TIMEOUT_SECONDS="10",
+        # No test here kills a relay: a lease long enough that a loaded machine never loses one.
+        WORKER_LEASE_SECONDS="15",
         LOG_LEVEL="INFO",
         **overrides,
     )
@@ -100,19 +105,37 @@ def test_two_relays_at_once_keep_each_aggregates_order(broker, tmp_path):
     assert workers == {"relay-0", "relay-1"}  # the work really was shared
 
 
+def health(port: int, path: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+    except OSError:
+        return 0, ""
+
+
 def test_a_connection_cut_mid_stream_loses_nothing(broker, tmp_path):
     queue = broker.bind_queue()
     expected = publish_round_robin(1500, 50)
     port = int(broker.url.rsplit(":", 1)[1].split("/")[0])
     proxy = procs.TcpProxy("127.0.0.1", port)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        health_port = s.getsockname()[1]
     relay = start_relay(
         tmp_path,
         "relay",
         relay_env(broker, url=url_via(proxy.port, broker.url)),
-        *("--batch-size", "5", "--concurrency", "2"),
+        *("--batch-size", "5", "--concurrency", "2", "--health-port", str(health_port)),
     )
     try:
         procs.wait_for(lambda: completed() >= 200, timeout=120, interval=0.05, message="200 relayed")
+        assert health(health_port, "/readyz")[0] == 200
+        metrics = health(health_port, "/metrics")[1]
+        assert "packyard_outbox_relay_connected 1.0" in metrics
+        assert 'packyard_queue_depth{queue="relay",status="pending"}' in metrics
+        assert "packyard_outbox_relay_lag_seconds" in metrics
         proxy.cut()
         at_cut = completed()
         procs.wait_for(
@@ -120,6 +143,8 @@ def test_a_connection_cut_mid_stream_loses_nothing(broker, tmp_path):
             timeout=60,
             message="the relay to notice the cut",
         )
+        status, body = health(health_port, "/readyz")
+        assert status == 503 and json.loads(body)["failing"] == "broker"
         proxy.restore()
         procs.wait_for(lambda: completed() == 1500, timeout=180, message="everything relayed after the cut")
     finally:
@@ -156,15 +181,18 @@ def test_sigterm_drains_and_leaves_nothing_half_marked(broker, tmp_path):
     assert len(done) < 1500
     received = broker.collect(queue, count=len(done))
     # Everything marked relayed was really confirmed by the broker (and reached the consumer).
-    assert done <= {m.body["event_id"] for m in received}
+    missing = done - {m.body["event_id"] for m in received}
+    assert not missing, (len(missing), len(done), len(received))
     # A batch claimed as the signal came was not sent: released (uncounted), never half-marked.
-    outcomes = set(TaskRun.objects.filter(queue="relay").values_list("outcome", flat=True))
-    assert outcomes <= {"succeeded", "released"}
+    runs = list(TaskRun.objects.filter(queue="relay").exclude(outcome="succeeded").values_list("outcome", "error"))
+    assert {outcome for outcome, _ in runs} <= {"released"}, (runs[:5], procs.logs(tmp_path))
     released = TaskRun.objects.filter(queue="relay", outcome="released").values_list("item_id", flat=True)
     assert set(RelayDelivery.objects.filter(id__in=released).values_list("status", "attempts")) <= {("pending", 0)}
     # A new relay picks up where it stopped.
-    rest = start_relay(tmp_path, "relay-2", env, "--once")
-    assert rest.wait(timeout=180) == 0, procs.logs(tmp_path)
-    assert completed() == 1500
+    rest = start_relay(tmp_path, "relay-2", env)
+    try:
+        procs.wait_for(lambda: completed() == 1500, timeout=180, message="the rest relayed")
+    finally:
+        assert procs.stop([rest]) == [0], procs.logs(tmp_path)
     received += broker.collect(queue, count=1500 - len(received))
     assert_in_order(received, expected)
