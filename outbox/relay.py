@@ -91,6 +91,7 @@ class RelayQueue(Queue):
         }
         successors = (
             RelayDelivery.objects.filter(
+                aggregate_type__in={agg_type for agg_type, _ in heads},
                 aggregate_id__in={agg_id for _, agg_id in heads},
                 status=QueueStatus.PENDING,
                 available_at__lte=now,
@@ -123,7 +124,10 @@ class RelayQueue(Queue):
         oldest_other: dict[tuple[str, str], int] = {}
         others = (
             RelayDelivery.objects.filter(
-                aggregate_id__in={agg_id for _, agg_id in mine}, status__in=UNRELAYED, id__lt=max(ids)
+                aggregate_type__in={agg_type for agg_type, _ in mine},
+                aggregate_id__in={agg_id for _, agg_id in mine},
+                status__in=UNRELAYED,
+                id__lt=max(ids),
             )
             .exclude(id__in=ids)
             .values_list("aggregate_type", "aggregate_id", "id")
