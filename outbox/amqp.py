@@ -215,7 +215,7 @@ class ConfirmingPublisher:
 
     def _on_connection_open_error(self, connection, error) -> None:
         RELAY_CONNECTIONS.labels("failed").inc()
-        logger.warning("relay publisher: could not connect to the broker (%s)", error)
+        logger.warning("relay publisher: could not connect to the broker (%r)", error)
         connection.ioloop.stop()
 
     def _on_connection_closed(self, connection, reason) -> None:
@@ -311,7 +311,7 @@ class ConfirmingPublisher:
         connection = self._connection
         if connection is None:
             return
-        if connection.is_closing or connection.is_closed:
+        if not connection.is_open:  # closed, closing, or still opening (pika cannot close that cleanly)
             connection.ioloop.stop()
             return
         connection.close()
