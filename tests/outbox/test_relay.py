@@ -233,3 +233,16 @@ def test_admin_shows_the_relay_queue(client, staff_user, relay_on):
     letter = RelayDeliveryDeadLetter.objects.get()
     page = client.get(f"/admin/outbox/relaydeliverydeadletter/{letter.pk}/change/").content.decode()
     assert "NO_ROUTE &lt;b&gt;" in page and 'name="_save"' not in page
+
+
+def test_once_without_a_reachable_broker_exits_with_an_error(settings):
+    import socket
+
+    from django.core.management.base import CommandError
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed again: nothing listens there
+    settings.OUTBOX_RELAY_URL = f"amqp://guest:guest@127.0.0.1:{port}/%2F"
+    with pytest.raises(CommandError, match="could not reach the broker"):
+        call_command("run_outbox_relay", "--once", "--connect-timeout", "0.5", stdout=StringIO(), stderr=StringIO())
