@@ -5,7 +5,9 @@ PY := $(VENV)/bin/python
 TEST_MYSQL_URL ?= mysql://root@127.0.0.1:3306/test
 export PACKYARD_TESTING_DB_URL := $(TEST_MYSQL_URL)
 
-.PHONY: run test venv deps dev-deps migrate seed lint test-sqlite test-mysql clean
+AXE := tests/e2e/node_modules/axe-core/axe.min.js
+
+.PHONY: run test venv deps dev-deps e2e-deps s3server migrate seed lint test-sqlite test-mysql clean bench-lighthouse
 
 $(VENV)/bin/python:
 	@py="$$(bin/find-python)" || exit 1; echo "Using $$py ($$($$py --version))"; "$$py" -m venv $(VENV)
@@ -21,11 +23,28 @@ $(VENV)/.dev-deps: requirements.txt requirements-dev.txt requirements-nsfw.txt |
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $(VENV)/.deps $@
 
+# axe-core for the browser tests (npm, pinned by tests/e2e/package-lock.json; git-ignored).
+$(AXE): tests/e2e/package.json tests/e2e/package-lock.json
+	bin/system-deps test
+	cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
 deps: $(VENV)/.deps
-dev-deps: $(VENV)/.dev-deps
+dev-deps: $(VENV)/.dev-deps $(AXE)
+e2e-deps: $(AXE)
+
+# The S3-compatible server the suite and bench/object_storage_bench.py start on loopback
+# (npm @20minutes/s3rver, pinned in tests/s3server/package-lock.json; node_modules is git-ignored).
+S3SERVER := tests/s3server/node_modules/.installed
+$(S3SERVER): tests/s3server/package.json tests/s3server/package-lock.json
+	bin/system-deps test
+	cd tests/s3server && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+s3server: $(S3SERVER)
 
 migrate: deps
 	DEBUG=true $(PY) manage.py migrate --noinput
+	DEBUG=true $(PY) manage.py collectstatic --noinput -v0
 
 seed: migrate
 	DEBUG=true $(PY) manage.py seed_demo
@@ -42,7 +61,7 @@ lint: dev-deps
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-test: dev-deps
+test: dev-deps s3server
 	@bin/system-deps build test
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -59,5 +78,10 @@ test: dev-deps
 		echo "== MariaDB not reachable at $(TEST_MYSQL_URL): skipped the MariaDB run (mandatory under CI=true) =="; \
 	fi
 
+# Lighthouse on the demo catalog's browse and pack pages (bench/lighthouse/; figures and JSON).
+bench-lighthouse: deps
+	bin/system-deps test
+	$(PY) bench/lighthouse_bench.py
+
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .pytest_cache tests/e2e/node_modules bench/lighthouse/node_modules test-artifacts

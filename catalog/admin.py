@@ -1,16 +1,20 @@
+from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.admin.options import ActionLocation
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
-from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
 from catalog import models
-from catalog.services import moderation
-from catalog.services.packs import pack_changed
+from catalog.errors import CatalogError
+from catalog.selectors import normal_pack_key
+from catalog.services import assets, creators, moderation
 
 
 def _run_each(modeladmin, request, queryset, service, done: str) -> None:
@@ -24,6 +28,33 @@ def thumbnail(asset_id: int | None, size: int = 64) -> str:
         return "-"
     url = reverse("admin:catalog_stickerasset_image", args=[asset_id])
     return format_html('<img src="{}" width="{}" height="{}" alt="sticker {}">', url, size, size, asset_id)
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(
+        max_length=moderation.REASON_MAX,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        help_text="Recorded in the pack's moderation history and shown to its owner.",
+    )
+
+
+class PackModerationChangeInline(admin.TabularInline):
+    """The pack's moderation history (append-only)."""
+
+    model = models.PackModerationChange
+    fk_name = "pack"
+    extra = 0
+    can_delete = False
+    fields = ["changed_at", "changed_by", "action", "reason", "before", "after", "source"]
+    readonly_fields = fields
+    ordering = ["-changed_at", "-id"]
+    verbose_name_plural = "moderation history"
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
 
 class StickerPackItemInline(admin.TabularInline):
@@ -41,6 +72,31 @@ class StickerPackItemInline(admin.TabularInline):
 
     def has_add_permission(self, request, obj=None):
         return False
+
+
+def moderation_action(name: str, title: str, service, done: str):
+    """An admin action that asks for the reason, then applies `service` to each selected pack."""
+
+    @admin.action(description=title, permissions=["change"])
+    def action(modeladmin, request, queryset):
+        return modeladmin.moderate(request, queryset, action=name, title=title, service=service, done=done)
+
+    action.__name__ = name
+    return action
+
+
+def _sensitive(sensitive: bool):
+    return lambda **decision: moderation.pack_set_sensitive(sensitive=sensitive, **decision)
+
+
+MODERATION_ACTIONS = [
+    moderation_action("unpublish", "Unpublish and hold publishing", moderation.pack_unpublish, "packs held"),
+    moderation_action("lift_hold", "Lift the publishing hold", moderation.pack_hold_lift, "holds lifted"),
+    moderation_action("mark_sensitive", "Mark sensitive (staff mark)", _sensitive(True), "packs marked"),
+    moderation_action("unmark_sensitive", "Clear the staff sensitive mark", _sensitive(False), "packs unmarked"),
+    moderation_action("soft_delete", "Soft-delete", moderation.pack_soft_delete, "packs deleted"),
+    moderation_action("restore", "Restore", moderation.pack_restore, "packs restored"),
+]
 
 
 @admin.register(models.StickerPack)
@@ -67,42 +123,143 @@ class StickerPackAdmin(admin.ModelAdmin):
     ]
     search_fields = ["name", "pack_key", "publisher", "description"]
     raw_id_fields = ["owner", "cover"]
-    readonly_fields = ["version", "created_at", "updated_at", "content_updated_at", "published_at"]
-    inlines = [StickerPackItemInline]
+    readonly_fields = [
+        "version",
+        "created_at",
+        "updated_at",
+        "content_updated_at",
+        "published_at",
+        "first_listed_at",
+        "moderation_sensitive",
+        "moderation_hold",
+        "moderation_reason",
+        "moderated_at",
+    ]
+    inlines = [StickerPackItemInline, PackModerationChangeInline]
     list_select_related = ["owner"]
-    actions = ["unpublish", "soft_delete", "restore", "mark_sensitive", "unmark_sensitive"]
+    actions = MODERATION_ACTIONS
+
+    def get_readonly_fields(self, request, obj=None):
+        # The key is the pack's URL (and its cache entries): fixed once created.
+        return [*self.readonly_fields, "pack_key"] if obj else self.readonly_fields
 
     def save_model(self, request, obj, form, change):
-        """Edits go through the same path as an owner's: version bump and PACK_UPDATED."""
+        """Edits go through the same path as an owner's (version bump, PACK_UPDATED), audited."""
         if not change:
+            obj.pack_key = normal_pack_key(obj.pack_key)
             super().save_model(request, obj, form, change)
             return
-        pack_changed(obj, fields=list(form.changed_data))
+        moderation.pack_staff_edit(obj, fields=list(form.changed_data), by=request.user)
 
     def get_actions(self, request, action_location=ActionLocation.CHANGE_LIST):
         actions = super().get_actions(request, action_location=action_location)
         actions.pop("delete_selected", None)  # soft delete instead
         return actions
 
-    @admin.action(description="Unpublish selected packs", permissions=["change"])
-    def unpublish(self, request, queryset):
-        _run_each(self, request, queryset, moderation.pack_unpublish, "packs unpublished")
+    def moderate(self, request, queryset, *, action: str, title: str, service, done: str):
+        """Ask for the reason on an intermediate page, then apply the decision to each pack (one
+        transaction and one audit row each)."""
+        form = ReasonForm(request.POST if "apply" in request.POST else None)
+        if form.is_bound and form.is_valid():
+            reason = form.cleaned_data["reason"]
+            ids = list(queryset.values_list("pk", flat=True))
+            changed = sum(1 for pk in ids if service(pack_id=pk, by=request.user, reason=reason))
+            self.message_user(request, f"{changed} {done}.", messages.SUCCESS)
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": title,
+            "opts": self.model._meta,
+            "queryset": queryset,
+            "form": form,
+            "action": action,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/catalog/stickerpack/moderation_reason.html", context)
 
-    @admin.action(description="Soft-delete selected packs", permissions=["change"])
-    def soft_delete(self, request, queryset):
-        _run_each(self, request, queryset, moderation.pack_soft_delete, "packs deleted")
 
-    @admin.action(description="Restore selected packs", permissions=["change"])
-    def restore(self, request, queryset):
-        _run_each(self, request, queryset, moderation.pack_restore, "packs restored")
+@admin.register(models.PackModerationChange)
+class PackModerationChangeAdmin(admin.ModelAdmin):
+    """Every staff decision on a pack: read-only, append-only."""
 
-    @admin.action(description="Mark selected packs sensitive (NSFW)", permissions=["change"])
-    def mark_sensitive(self, request, queryset):
-        _run_each(self, request, queryset, lambda pk: moderation.pack_set_sensitive(pk, True), "packs marked")
+    list_display = ["changed_at", "pack_key", "action", "reason", "changed_by", "source"]
+    list_filter = ["action", "source"]
+    search_fields = ["pack_key", "reason"]
+    date_hierarchy = "changed_at"
 
-    @admin.action(description="Clear the sensitive mark", permissions=["change"])
-    def unmark_sensitive(self, request, queryset):
-        _run_each(self, request, queryset, lambda pk: moderation.pack_set_sensitive(pk, False), "packs unmarked")
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ReservedNameForm(forms.ModelForm):
+    class Meta:
+        model = models.ReservedPublisherName
+        fields = ["name"]
+
+    def clean_name(self):
+        name = self.cleaned_data["name"].strip()
+        key = creators.publisher_key(name)
+        if not key:
+            raise forms.ValidationError("a reserved name needs letters or digits")
+        taken = models.ReservedPublisherName.objects.filter(name_key=key).exclude(pk=self.instance.pk)
+        if taken.exists() or key == creators.publisher_key(settings.AUTO_PACK_PUBLISHER):
+            raise forms.ValidationError("this name (or one that differs only in case or punctuation) is reserved")
+        self.instance.name_key = key
+        return name
+
+
+class ReservedPublisherNameInline(admin.TabularInline):
+    model = models.ReservedPublisherName
+    form = ReservedNameForm
+    extra = 0
+    fields = ["name", "created_by", "created_at"]
+    readonly_fields = ["created_by", "created_at"]
+
+
+class CreatorProfileForm(forms.ModelForm):
+    class Meta:
+        model = models.CreatorProfile
+        fields = ["user", "display_name", "is_verified"]
+
+    def clean(self):
+        data = super().clean()
+        user, name = data.get("user"), data.get("display_name")
+        if data.get("is_verified") and user and name and not creators.publisher_name_free_for(name, user):
+            self.add_error("display_name", "a verified creator's name is reserved for them; this one is taken")
+        return data
+
+
+@admin.register(models.CreatorProfile)
+class CreatorProfileAdmin(admin.ModelAdmin):
+    """Creators: display name, the verified badge (staff only) and the names only they may publish as."""
+
+    list_display = ["user", "display_name", "is_verified", "verified_by", "verified_at"]
+    list_filter = ["is_verified"]
+    search_fields = ["display_name", "user__username", "reserved_names__name"]
+    raw_id_fields = ["user"]
+    form = CreatorProfileForm
+    fields = ["user", "display_name", "is_verified", "verified_by", "verified_at"]
+    readonly_fields = ["verified_by", "verified_at"]
+    inlines = [ReservedPublisherNameInline]
+
+    def save_model(self, request, obj, form, change):
+        profile = creators.creator_verify(
+            user=obj.user, verified=obj.is_verified, display_name=obj.display_name, by=request.user
+        )
+        obj.pk = profile.pk
+
+    def save_formset(self, request, form, formset, change):
+        for reserved in formset.save(commit=False):
+            reserved.created_by = reserved.created_by or request.user
+            reserved.save()
+        for removed in formset.deleted_objects:
+            removed.delete()
 
 
 @admin.register(models.StickerAsset)
@@ -162,6 +319,14 @@ class StickerAssetAdmin(admin.ModelAdmin):
             c.classification_version,
         )
 
+    def delete_model(self, request, obj):
+        """Through the service: local bytes after commit, the stored object through the outbox."""
+        assets.asset_delete(asset_id=obj.pk)
+
+    def delete_queryset(self, request, queryset):
+        for asset_id in queryset.values_list("pk", flat=True):
+            assets.asset_delete(asset_id=asset_id)
+
     def get_urls(self):
         view = self.admin_site.admin_view(self.image_view)
         return [path("<int:asset_id>/image/", view, name="catalog_stickerasset_image"), *super().get_urls()]
@@ -170,8 +335,8 @@ class StickerAssetAdmin(admin.ModelAdmin):
         """The stored bytes, for staff (NSFW included); never cached publicly."""
         asset = get_object_or_404(models.StickerAsset, pk=asset_id)
         try:
-            handle = default_storage.open(asset.storage_key, "rb")
-        except OSError:
+            handle = assets.asset_bytes_open(asset)
+        except CatalogError:
             raise Http404("sticker bytes are missing") from None
         response = FileResponse(handle, content_type=asset.mimetype)
         response["Cache-Control"] = "private, max-age=3600"

@@ -32,3 +32,15 @@ class NotAllowed(CatalogError):
 
 class Conflict(CatalogError):
     status = 409
+
+
+class ModerationLocked(Conflict):
+    """The owner tried to undo a staff decision (a sensitive mark, a hold on publishing)."""
+
+    code = "MODERATION_LOCKED"
+
+
+class PublisherReserved(CatalogError):
+    """The publisher name is reserved for another creator."""
+
+    code, status = "PUBLISHER_RESERVED", 400

@@ -7,9 +7,12 @@ from django.utils import timezone
 
 
 class StickerAsset(models.Model):
-    """One stored image, shared by every pack that uses the same bytes (unique sha256)."""
+    """One image of one owner (unique per owner and sha256). The stored bytes are shared by every
+    asset with the same sha256 (one storage key), but the row, its classification and its id are the
+    owner's own: nothing another user does with the same image reaches it, and an upload's answer
+    does not tell whether someone else holds that image."""
 
-    sha256 = models.CharField(max_length=64, unique=True)
+    sha256 = models.CharField(max_length=64, db_index=True)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="sticker_assets"
     )
@@ -18,11 +21,14 @@ class StickerAsset(models.Model):
     width = models.PositiveIntegerField(null=True, blank=True)
     height = models.PositiveIntegerField(null=True, blank=True)
     size_bytes = models.PositiveIntegerField(default=0)
-    storage_key = models.CharField(max_length=255, unique=True)
+    storage_key = models.CharField(max_length=255, db_index=True)
     object_storage_synced_at = models.DateTimeField(null=True, blank=True)
     perceptual_hash = models.CharField(max_length=16, blank=True, default="", db_index=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["owner", "sha256"], name="asset_owner_sha256_unique")]
 
     def __str__(self) -> str:
         return f"asset {self.pk} {self.sha256[:12]}"
@@ -43,6 +49,8 @@ class StickerPack(models.Model):
         READY = "ready", "ready"
         ARCHIVED = "archived", "archived"
 
+    # Stored in lower case and looked up lower-cased (catalog.selectors.normal_pack_key), so every
+    # spelling of a URL reaches one pack and one cache entry on any collation.
     pack_key = models.SlugField(max_length=160, unique=True)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="sticker_packs"
@@ -58,13 +66,22 @@ class StickerPack(models.Model):
     theme_key = models.CharField(max_length=64, blank=True, default="")
     volume = models.PositiveIntegerField(null=True, blank=True)
     cover = models.ForeignKey(StickerAsset, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    is_sensitive = models.BooleanField(default=False)
+    is_sensitive = models.BooleanField(default=False)  # the owner's own mark
+    # Staff moderation, separate from the owner's fields: only staff change these
+    # (catalog.services.moderation), every change audited in PackModerationChange.
+    moderation_sensitive = models.BooleanField(default=False)
+    moderation_hold = models.BooleanField(default=False)  # a staff hold on publishing (set by a staff unpublish)
+    moderation_reason = models.CharField(max_length=500, blank=True, default="")
+    moderated_at = models.DateTimeField(null=True, blank=True)
     version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
     # Last change of the pack's content (items); ranking age is measured from it (SPEC §2.2).
     content_updated_at = models.DateTimeField(default=timezone.now)
     published_at = models.DateTimeField(null=True, blank=True)
+    # The first time the pack was publicly listed (never cleared): orphan stickers come only from
+    # packs that were public once (catalog.selectors.orphan_assets_queryset).
+    first_listed_at = models.DateTimeField(null=True, blank=True)
     deleted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -86,6 +103,75 @@ class StickerPack(models.Model):
     @property
     def is_deleted(self) -> bool:
         return self.deleted_at is not None
+
+    @property
+    def marked_sensitive(self) -> bool:
+        """Marked sensitive by its owner or by staff: at least `suggestive`."""
+        return self.is_sensitive or self.moderation_sensitive
+
+
+class ModerationAction(models.TextChoices):
+    MARK_SENSITIVE = "mark_sensitive", "mark sensitive"
+    UNMARK_SENSITIVE = "unmark_sensitive", "clear the staff sensitive mark"
+    UNPUBLISH = "unpublish", "unpublish and hold publishing"
+    LIFT_HOLD = "lift_hold", "lift the publishing hold"
+    SOFT_DELETE = "soft_delete", "soft delete"
+    RESTORE = "restore", "restore"
+    EDIT = "edit", "edit in the admin"
+
+
+class PackModerationChange(models.Model):
+    """Append-only audit row: one per staff change of a pack (like flags.FlagChange)."""
+
+    pack = models.ForeignKey(StickerPack, null=True, on_delete=models.SET_NULL, related_name="moderation_changes")
+    pack_key = models.CharField(max_length=160, db_index=True)
+    action = models.CharField(max_length=32, choices=ModerationAction.choices)
+    reason = models.CharField(max_length=500, blank=True, default="")
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    changed_at = models.DateTimeField(default=timezone.now, db_index=True)
+    source = models.CharField(max_length=32, default="service")
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-changed_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.pack_key} @ {self.changed_at:%Y-%m-%d %H:%M:%S}"
+
+
+class CreatorProfile(models.Model):
+    """A creator is a user: the display name /creators shows, and a verified badge only staff set."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="creator_profile")
+    display_name = models.CharField(max_length=120, blank=True, default="")
+    is_verified = models.BooleanField(default=False)
+    verified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    verified_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return self.display_name or str(self.user)
+
+
+class ReservedPublisherName(models.Model):
+    """A publisher name only its holder (or staff) may put on a pack; matched by `name_key`
+    (case, spacing and punctuation folded: catalog.services.creators.publisher_key)."""
+
+    name = models.CharField(max_length=120)
+    name_key = models.CharField(max_length=120, unique=True)
+    holder = models.ForeignKey(CreatorProfile, on_delete=models.CASCADE, related_name="reserved_names")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class StickerPackItem(models.Model):

@@ -54,14 +54,32 @@ def signals(source) -> dict:
 def empty_signals(pack) -> dict:
     """A pack with no snapshot yet (drafts in `me`): zeros, sensitivity from the owner's mark."""
     data = dict.fromkeys(SIGNAL_FIELDS, 0.0)
-    data["nsfw_level"] = "suggestive" if pack.is_sensitive else "safe"
-    data["sensitive_content"] = pack.is_sensitive
+    data["nsfw_level"] = "suggestive" if pack.marked_sensitive else "safe"
+    data["sensitive_content"] = pack.marked_sensitive
     data["trending_now"] = False
     return data
 
 
-def pack_summary(pack, *, signals: dict, sticker_count: int, cover_asset_id: int | None, anonymous: bool) -> dict:
-    is_nsfw = bool(signals["sensitive_content"] or pack.is_sensitive)
+def moderation_data(pack) -> dict:
+    """Staff moderation of the pack as its owner sees it (nobody else does)."""
+    return {
+        "sensitive": pack.moderation_sensitive,
+        "publishing_hold": pack.moderation_hold,
+        "reason": pack.moderation_reason or None,
+        "updated_at": _iso(pack.moderated_at),
+    }
+
+
+def pack_summary(
+    pack,
+    *,
+    signals: dict,
+    sticker_count: int,
+    cover_asset_id: int | None,
+    anonymous: bool,
+    for_owner: bool = False,
+) -> dict:
+    is_nsfw = bool(signals["sensitive_content"] or pack.marked_sensitive)
     hide_media = is_nsfw and anonymous
     cover_url = sticker_url(pack.pack_key, cover_asset_id) if cover_asset_id and not hide_media else None
     return {
@@ -89,6 +107,7 @@ def pack_summary(pack, *, signals: dict, sticker_count: int, cover_asset_id: int
         "created_at": _iso(pack.created_at),
         "updated_at": _iso(pack.updated_at),
         "published_at": _iso(pack.published_at),
+        "moderation": moderation_data(pack) if for_owner else None,
     }
 
 
@@ -123,7 +142,20 @@ def asset_data(asset) -> dict:
 
 def item_is_nsfw(item, pack) -> bool:
     classification = getattr(item.asset, "classification", None)
-    return bool(pack.is_sensitive or (classification is not None and classification.is_nsfw))
+    return bool(pack.marked_sensitive or (classification is not None and classification.is_nsfw))
+
+
+def pack_is_sensitive(pack) -> bool:
+    """The owner's or staff's mark, or sensitive content found by the last ranking snapshot."""
+    snapshot = getattr(pack, "snapshot", None)
+    return bool(pack.marked_sensitive or (snapshot is not None and snapshot.sensitive_content))
+
+
+def item_is_classified_safe(item, pack) -> bool:
+    """Classified, not NSFW, in a pack that is not sensitive: the only stickers any cache may keep
+    for long (an unclassified sticker may still turn out NSFW)."""
+    classification = getattr(item.asset, "classification", None)
+    return classification is not None and not item_is_nsfw(item, pack) and not pack_is_sensitive(pack)
 
 
 def item_data(item, pack, *, anonymous: bool) -> dict:

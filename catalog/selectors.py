@@ -1,6 +1,6 @@
 """Catalog reads."""
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from catalog.models import StickerPack
 
@@ -27,6 +27,18 @@ def pack_listed_queryset() -> QuerySet[StickerPack]:
     return StickerPack.objects.filter(listed_packs_q())
 
 
+def marked_sensitive_q(prefix: str = "") -> Q:
+    """Marked sensitive by the owner or by staff (StickerPack.marked_sensitive in SQL)."""
+    return Q(**{f"{prefix}is_sensitive": True}) | Q(**{f"{prefix}moderation_sensitive": True})
+
+
+def normal_pack_key(pack_key: str) -> str:
+    """Pack keys are stored in lower case; every lookup by a key from outside lower-cases it, so
+    `DEMO-CATS-1` reaches `demo-cats-1` on SQLite as MariaDB's collation would, and both URLs
+    share one cache entry (catalog.api.cache)."""
+    return pack_key.lower()
+
+
 def pack_is_visible_to(pack: StickerPack, viewer) -> bool:
     """Reachable by key: public or unlisted and published, or owned by the viewer (not deleted)."""
     if pack.deleted_at is not None:
@@ -38,7 +50,7 @@ def pack_is_visible_to(pack: StickerPack, viewer) -> bool:
 
 def pack_get_visible(*, pack_key: str, viewer) -> StickerPack | None:
     pack = (
-        StickerPack.objects.filter(pack_key=pack_key, deleted_at__isnull=True)
+        StickerPack.objects.filter(pack_key=normal_pack_key(pack_key), deleted_at__isnull=True)
         .select_related("engagement", "snapshot")
         .first()
     )
@@ -73,7 +85,9 @@ def snapshot_list_queryset(*, q: str = "", categories: list[str] | None = None, 
 
     qs = PackScoreSnapshot.objects.filter(listed_packs_q("pack__"))
     if safe_only:
-        qs = qs.filter(nsfw_level=NsfwLevel.SAFE, sensitive_content=False)
+        # The pack's own marks too: a staff or owner mark hides it at once, before its snapshot is
+        # refreshed (the join to the pack is there for `listed` already).
+        qs = qs.filter(nsfw_level=NsfwLevel.SAFE, sensitive_content=False).exclude(marked_sensitive_q("pack__"))
     if q:
         qs = qs.filter(
             Q(pack__name__icontains=q)
@@ -88,6 +102,15 @@ def snapshot_list_queryset(*, q: str = "", categories: list[str] | None = None, 
             match |= Q(tags__icontains=f'"{category}"')
         qs = qs.filter(match)
     return qs
+
+
+def listed_for_viewer(
+    *, anonymous: bool, include_sensitive: bool = False, q: str = "", categories: list[str] | None = None
+):
+    """Snapshots of the packs listed and safe for this viewer: the one definition the API list and
+    the web pages read. Anonymous viewers get `safe` packs only; a logged-in viewer may ask for
+    sensitive ones too."""
+    return snapshot_list_queryset(q=q, categories=categories, safe_only=anonymous or not include_sensitive)
 
 
 def snapshot_page(queryset, *, sort: str, limit: int, offset: int = 0, after: tuple | None = None) -> tuple[list, bool]:
@@ -108,6 +131,19 @@ def snapshot_page(queryset, *, sort: str, limit: int, offset: int = 0, after: tu
     return rows[:limit], len(rows) > limit
 
 
+def popular_categories(
+    *, anonymous: bool, include_sensitive: bool = False, limit: int = 12, scan: int = 500
+) -> list[str]:
+    """The tags most common among the top `scan` packs listed for this viewer, by ranking (the
+    browse page's category chips): bounded work whatever the catalog's size, over the rows lists show."""
+    from collections import Counter
+
+    listed = listed_for_viewer(anonymous=anonymous, include_sensitive=include_sensitive)
+    rows = listed.order_by("-ranking_score", "-pack_id").values_list("tags")
+    counts = Counter(str(tag) for (tags,) in rows[:scan] for tag in (tags or []) if tag)
+    return [tag for tag, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]]
+
+
 def sort_value(snapshot, sort: str):
     return getattr(snapshot, SORT_COLUMNS[sort])
 
@@ -123,3 +159,32 @@ def first_item_assets(pack_ids: list[int]) -> dict[int, int]:
 
 def pack_items(pack: StickerPack):
     return list(pack.items.select_related("asset", "asset__classification").order_by("position"))
+
+
+def withheld_packs_q(prefix: str = "") -> Q:
+    """User packs whose stickers stay out of public lists of loose stickers: never listed, private
+    now, deleted, marked sensitive, or held by staff."""
+    return Q(**{f"{prefix}is_auto_pack": False}) & (
+        Q(**{f"{prefix}first_listed_at__isnull": True})
+        | Q(**{f"{prefix}visibility": StickerPack.Visibility.PRIVATE})
+        | Q(**{f"{prefix}deleted_at__isnull": False})
+        | Q(**{f"{prefix}moderation_hold": True})
+        | marked_sensitive_q(prefix)
+    )
+
+
+def orphan_assets_queryset():
+    """Safe stickers in no listed pack that were public once (SPEC §3 orphan-stickers): every pack
+    holding one was publicly listed at some point and none is private, deleted, sensitive or held
+    now. Assets in no pack at all are not shown (nothing says they were ever public)."""
+    from catalog.models import StickerAsset, StickerPackItem
+
+    held = StickerPackItem.objects.filter(asset=OuterRef("pk"))
+    return (
+        StickerAsset.objects.filter(Exists(held))
+        .exclude(Exists(held.filter(listed_packs_q("pack__"))))
+        .exclude(Exists(held.filter(withheld_packs_q("pack__"))))
+        .exclude(classification__is_nsfw=True)
+        .select_related("classification")
+        .order_by("-created_at", "-id")
+    )

@@ -36,13 +36,31 @@ def _check_storage() -> None:
     storage.delete(name)
 
 
+def _check_object_storage() -> None:
+    """HEAD the bucket (short timeouts); the result also refreshes the store's health state."""
+    from catalog.services import objectstore
+
+    state = objectstore.probe()
+    if not state["up"]:
+        raise RuntimeError(state["error"])
+
+
 CHECKS = {"database": _check_database, "cache": _check_cache, "storage": _check_storage}
+
+
+def checks() -> dict:
+    """The readiness checks that apply: object storage only when STORAGES["objects"] is set."""
+    from catalog.services import objectstore
+
+    if objectstore.configured():
+        return {**CHECKS, "object_storage": _check_object_storage}
+    return CHECKS
 
 
 def readyz(request):
     results = {}
     failing = None
-    for name, check in CHECKS.items():
+    for name, check in checks().items():
         try:
             check()
             results[name] = "ok"

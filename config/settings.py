@@ -7,8 +7,10 @@ With no environment at all it runs embedded: SQLite, local file storage, local-m
 import os
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
 
 from config.env import BASE_DIR, env
 
@@ -47,8 +49,13 @@ MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "config.middleware.RequestIdMiddleware",
     "config.middleware.BodySizeLimitMiddleware",
-    "catalog.api.cache.AnonymousReadCacheMiddleware",
+    # Security headers (HSTS, nosniff, CSP) wrap the anonymous read cache, so cached answers carry them too.
     "django.middleware.security.SecurityMiddleware",
+    # Static files (after `collectstatic`) straight from the web process, before sessions and auth.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "catalog.api.cache.ViewerCacheControlMiddleware",
+    "catalog.api.cache.AnonymousReadCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -72,6 +79,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.csp",  # {{ csp_nonce }} for the rare inline <script>
             ],
         },
     },
@@ -136,7 +144,10 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-LOGIN_URL = "/admin/login/"
+# The web pages' session login (catalog.urls); the admin keeps its own login page.
+LOGIN_URL = "/login/"
+LOGIN_REDIRECT_URL = "/my/"
+LOGOUT_REDIRECT_URL = "/"
 if TESTING:
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
@@ -154,32 +165,53 @@ MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
 
 # --- Object storage (SPEC §7) ---------------------------------------------------------
 OBJECT_STORAGE_BUCKET = env.str("OBJECT_STORAGE_BUCKET", default="")
-OBJECT_STORAGE_SIGNED_URL_TTL_SECONDS = env.int("OBJECT_STORAGE_SIGNED_URL_TTL_SECONDS", default=300)
-CDN_BASE_URL = env.str("CDN_BASE_URL", default="")
+# Lifetime of presigned GET URLs, clamped to 30 s .. 6 h.
+OBJECT_STORAGE_SIGNED_URL_TTL_SECONDS = min(
+    21600, max(30, env.int("OBJECT_STORAGE_SIGNED_URL_TTL_SECONDS", default=300))
+)
+# Read timeout of one store request (connect: at most 3 s); two attempts per operation.
+OBJECT_STORAGE_TIMEOUT_SECONDS = env.float("OBJECT_STORAGE_TIMEOUT_SECONDS", default=5.0)
+# The store is probed (HEAD bucket) when its health state is older than this; a failed operation
+# marks it down at once. Delivery redirects only while it is up, so a dead store is noticed within
+# this many seconds (plus one probe timeout) and stickers are served from local bytes meanwhile.
+OBJECT_STORAGE_HEALTH_CHECK_SECONDS = env.int("OBJECT_STORAGE_HEALTH_CHECK_SECONDS", default=10)
+# Attempts of one write-through or delete task (backoff: WORKER_RETRY_*); the sweep below picks up
+# anything a dead-lettered task left unsynced.
+OBJECT_STORAGE_TASK_MAX_ATTEMPTS = env.int("OBJECT_STORAGE_TASK_MAX_ATTEMPTS", default=25)
+# Periodic write-through sweep: unsynced assets of admitted owners (0 = off).
+OBJECT_STORAGE_SYNC_SWEEP_CADENCE_SECONDS = env.int("OBJECT_STORAGE_SYNC_SWEEP_CADENCE_SECONDS", default=300)
+OBJECT_STORAGE_SYNC_SWEEP_BATCH = env.int("OBJECT_STORAGE_SYNC_SWEEP_BATCH", default=500)
+# Plain (unsigned, cacheable) URLs for safe stickers of listed packs, e.g. https://cdn.example.com
+CDN_BASE_URL = env.str("CDN_BASE_URL", default="").rstrip("/")
 
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    # Gzipped copies made by collectstatic, served by WhiteNoise (no manifest, so it runs without collectstatic).
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 if OBJECT_STORAGE_BUCKET:
-    STORAGES["objects"] = {
-        "BACKEND": "storages.backends.s3.S3Storage",
-        "OPTIONS": {
-            "bucket_name": OBJECT_STORAGE_BUCKET,
-            "endpoint_url": env.str("OBJECT_STORAGE_ENDPOINT_URL", default="") or None,
-            "region_name": env.str("OBJECT_STORAGE_REGION", default="us-east-1"),
-            "access_key": env.str("OBJECT_STORAGE_ACCESS_KEY_ID", default="") or None,
-            "secret_key": env.str("OBJECT_STORAGE_SECRET_ACCESS_KEY", default="") or None,
-            "addressing_style": "path" if env.bool("OBJECT_STORAGE_PATH_STYLE", default=False) else None,
-            "signature_version": "s3v4",
-            "location": env.str("OBJECT_STORAGE_KEY_PREFIX", default="stickers/"),
-            "querystring_auth": True,
-            "querystring_expire": OBJECT_STORAGE_SIGNED_URL_TTL_SECONDS,
-            "file_overwrite": True,
-            "default_acl": None,
-            "custom_domain": CDN_BASE_URL.removeprefix("https://").removeprefix("http://") or None,
-        },
-    }
+    from config.objectstorage import s3_storage
+
+    STORAGES["objects"] = s3_storage(
+        bucket=OBJECT_STORAGE_BUCKET,
+        endpoint_url=env.str("OBJECT_STORAGE_ENDPOINT_URL", default=""),
+        region=env.str("OBJECT_STORAGE_REGION", default="us-east-1"),
+        access_key=env.str("OBJECT_STORAGE_ACCESS_KEY_ID", default=""),
+        secret_key=env.str("OBJECT_STORAGE_SECRET_ACCESS_KEY", default=""),
+        path_style=env.bool("OBJECT_STORAGE_PATH_STYLE", default=False),
+        key_prefix=env.str("OBJECT_STORAGE_KEY_PREFIX", default="stickers/"),
+        signed_url_ttl=OBJECT_STORAGE_SIGNED_URL_TTL_SECONDS,
+        timeout_seconds=OBJECT_STORAGE_TIMEOUT_SECONDS,
+    )
+
+# How long caches may keep sticker bytes (SPEC §3; docs/api.md "Caching and moderation").
+# Stickers classified safe in listed, non-sensitive packs: any cache, `immutable`, this long (also
+# the Cache-Control of objects behind CDN_BASE_URL). A staff mark on such a pack reaches caches
+# within this many seconds.
+STICKER_SAFE_CACHE_SECONDS = env.int("STICKER_SAFE_CACHE_SECONDS", default=86400)
+# Everything else (unclassified, NSFW, sensitive, unlisted): the viewer's browser only, this long;
+# also the max-age of redirects (kept below the signed URL's lifetime).
+STICKER_PRIVATE_CACHE_SECONDS = env.int("STICKER_PRIVATE_CACHE_SECONDS", default=60)
 
 # --- DRF / OpenAPI --------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -223,6 +255,14 @@ API_ANONYMOUS_CACHE_SECONDS = env.int("API_ANONYMOUS_CACHE_SECONDS", default=5)
 API_ANONYMOUS_DETAIL_CACHE_SECONDS = env.int("API_ANONYMOUS_DETAIL_CACHE_SECONDS", default=300)
 # A per-process copy in front of the shared cache for this long (0 = off): changes show within it.
 API_ANONYMOUS_LOCAL_SECONDS = env.int("API_ANONYMOUS_LOCAL_SECONDS", default=1)
+# What browsers and shared caches downstream may keep of those anonymous reads: max-age (at most
+# the server's own lifetime) plus stale-while-revalidate. An unpublished, deleted or newly
+# sensitive pack disappears downstream within the sum (60 s by default).
+API_ANONYMOUS_DOWNSTREAM_SECONDS = env.int("API_ANONYMOUS_DOWNSTREAM_SECONDS", default=30)
+API_ANONYMOUS_STALE_SECONDS = env.int("API_ANONYMOUS_STALE_SECONDS", default=30)
+# Assets no pack holds are deleted (bytes and object) by `prune_history` after this many days
+# (0 = never).
+ORPHAN_ASSET_RETENTION_DAYS = env.int("ORPHAN_ASSET_RETENTION_DAYS", default=30)
 STICKER_UPLOAD_MAX_DIMENSION = env.int("STICKER_UPLOAD_MAX_DIMENSION", default=4096)
 STICKER_UPLOAD_MAX_WEBP_DIMENSION = env.int("STICKER_UPLOAD_MAX_WEBP_DIMENSION", default=2048)
 STICKER_UPLOAD_MAX_FRAMES = env.int("STICKER_UPLOAD_MAX_FRAMES", default=240)
@@ -232,6 +272,9 @@ WHATSAPP_MESSAGE_TEMPLATE = env.str("WHATSAPP_MESSAGE_TEMPLATE", default="/pack 
 SUPPORT_WHATSAPP_PHONE = env.str("SUPPORT_WHATSAPP_PHONE", default=WHATSAPP_BOT_PHONE)
 SUPPORT_WHATSAPP_TEXT = env.str("SUPPORT_WHATSAPP_TEXT", default="Hello! I need help with Packyard.")
 AUTO_PACK_PUBLISHER = env.str("AUTO_PACK_PUBLISHER", default="Packyard")
+# The account that owns the [AUTO] packs (created inactive, with no usable password): its creator
+# profile is verified and holds AUTO_PACK_PUBLISHER as a reserved publisher name.
+SYSTEM_ACCOUNT_USERNAME = env.str("SYSTEM_ACCOUNT_USERNAME", default="packyard-system")
 CLASSIFIER_PROVIDER = env.str("CLASSIFIER_PROVIDER", default="builtin")
 CLASSIFIER_HTTP_URL = env.str("CLASSIFIER_HTTP_URL", default="")
 CLASSIFIER_HTTP_TIMEOUT_SECONDS = env.float("CLASSIFIER_HTTP_TIMEOUT_SECONDS", default=5.0)
@@ -305,12 +348,47 @@ LOGGING = {
 }
 
 # --- Security (manage.py check --deploy passes with production settings) --------------
+# HSTS: sent on answers to HTTPS requests (behind the proxy: X-Forwarded-Proto, below); one year
+# by default with DEBUG off, off with DEBUG on.
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31_536_000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=SECURE_HSTS_SECONDS > 0)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=SECURE_HSTS_SECONDS > 0)
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
     SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=True)
     CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=True)
-    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
-    SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
-    SECURE_HSTS_PRELOAD = SECURE_HSTS_SECONDS > 0
     SECURE_CONTENT_TYPE_NOSNIFF = True
+
+
+# Content-Security-Policy (Django's own middleware): scripts and styles from this origin only,
+# inline ones only with the response's nonce ({{ csp_nonce }}); no plugins, no framing, no <base>.
+def _origin(url: str) -> str:
+    parts = urlsplit(url if "://" in url else f"https://{url}")
+    return f"{parts.scheme}://{parts.netloc}" if url and parts.netloc else ""
+
+
+_object_storage = STORAGES.get("objects", {}).get("OPTIONS", {})
+_image_origins = [_origin(_object_storage.get("endpoint_url") or ""), _origin(CDN_BASE_URL)]
+if OBJECT_STORAGE_BUCKET and not _object_storage.get("endpoint_url"):
+    _image_origins.append("https://*.amazonaws.com")  # signed URLs of AWS S3 itself
+# Where sticker images may come from besides this origin (signed object-storage URLs, the CDN).
+CSP_IMG_SRC_EXTRA = env.list("CSP_IMG_SRC_EXTRA", default=[o for o in _image_origins if o])
+CSP_REPORT_URI = env.str("CSP_REPORT_URI", default="")
+# true: the policy is only reported (Content-Security-Policy-Report-Only), not enforced.
+CSP_REPORT_ONLY = env.bool("CSP_REPORT_ONLY", default=False)
+_policy = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF, CSP.NONCE],
+    "style-src": [CSP.SELF, CSP.NONCE],
+    "img-src": [CSP.SELF, "data:", "blob:", *CSP_IMG_SRC_EXTRA],
+    "font-src": [CSP.SELF],
+    "connect-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.SELF],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+    **({"report-uri": CSP_REPORT_URI} if CSP_REPORT_URI else {}),
+}
+SECURE_CSP = {} if CSP_REPORT_ONLY else _policy
+SECURE_CSP_REPORT_ONLY = _policy if CSP_REPORT_ONLY else {}

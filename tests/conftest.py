@@ -46,3 +46,55 @@ def other_user(db):
 @pytest.fixture
 def staff_user(db):
     return get_user_model().objects.create_superuser(username="staff", password="staff-password-123", email="s@e.com")
+
+
+S3_BUCKET = "packyard-test"
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory):
+    """The loopback S3 server (tests/s3server: s3rver, SigV4 and expiry checked, unsigned requests
+    refused), one per test session on a port the OS picks."""
+    from tests.s3server.launcher import S3Server
+
+    server = S3Server(tmp_path_factory.mktemp("s3server") / "data", buckets=[S3_BUCKET]).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def object_storage(settings, s3_server):
+    """STORAGES["objects"] on the loopback server, under a key prefix of this test's own, with a
+    fresh health state. Yields the server (tests may stop and start it)."""
+    import uuid
+
+    from django.core.cache import cache
+
+    from catalog.services import objectstore
+    from config.objectstorage import s3_storage
+    from tests.s3server.launcher import ACCESS_KEY, REGION, SECRET_KEY
+
+    if not s3_server.running:
+        s3_server.start()
+    settings.OBJECT_STORAGE_BUCKET = S3_BUCKET
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "objects": s3_storage(
+            bucket=S3_BUCKET,
+            endpoint_url=s3_server.endpoint_url,
+            region=REGION,
+            access_key=ACCESS_KEY,
+            secret_key=SECRET_KEY,
+            path_style=True,
+            key_prefix=f"t-{uuid.uuid4().hex[:12]}/stickers/",
+            signed_url_ttl=settings.OBJECT_STORAGE_SIGNED_URL_TTL_SECONDS,
+            timeout_seconds=2.0,
+        ),
+    }
+    objectstore.health_reset()
+    cache.delete(objectstore.HEALTH_KEY)
+    yield s3_server
+    objectstore.health_reset()
+    cache.delete(objectstore.HEALTH_KEY)
+    if not s3_server.running:  # a test stopped it
+        s3_server.start()

@@ -7,11 +7,20 @@ a pack detail lives API_ANONYMOUS_DETAIL_CACHE_SECONDS (default 300) and records
 generation, which every change to what the detail shows moves on commit
 (catalog.services.readcache): entry and generation are read together, so an edit, upload or
 like is visible at the next read.
-Requests with a session cookie or an Authorization header never touch this cache.
+Requests with a session cookie or an Authorization header never touch this cache; their
+answers depend on the viewer and say `Cache-Control: private, no-store`
+(ViewerCacheControlMiddleware). Only 200s are cached and marked public; an anonymous error says
+`no-store`. Pack keys are case-folded (catalog.selectors.normal_pack_key), and so are the keys
+of detail entries: every spelling of a pack's URL is one entry under the pack's generation.
 
 In front of the shared cache sits a per-process copy (the "local" cache) kept for
 API_ANONYMOUS_LOCAL_SECONDS (default 1): a hot list or detail then costs no network round
 trip at all, and a change is seen by every process within that second.
+
+Downstream (browsers, CDNs) the server's lifetimes would be too long: a pack unpublished,
+deleted or marked sensitive must not stay visible there for five minutes although this cache
+drops it at once. Responses say `public, max-age=min(lifetime, API_ANONYMOUS_DOWNSTREAM_SECONDS),
+stale-while-revalidate=API_ANONYMOUS_STALE_SECONDS` (30 + 30 s by default).
 """
 
 import hashlib
@@ -20,7 +29,9 @@ import re
 from django.conf import settings
 from django.core.cache import cache, caches
 from django.http import HttpResponse
+from django.utils.cache import patch_cache_control, patch_vary_headers
 
+from catalog.selectors import normal_pack_key
 from catalog.services.readcache import generation_key
 from catalog.services.reads import snapshot_reads_on
 from catalog.services.viewers import actor_key
@@ -31,11 +42,17 @@ KEY_PREFIX = "catalog:anon:"
 
 
 def _cache_seconds() -> int:
-    return int(getattr(settings, "API_ANONYMOUS_CACHE_SECONDS", 5))
+    return settings.API_ANONYMOUS_CACHE_SECONDS
 
 
 def _local_seconds() -> int:
-    return int(getattr(settings, "API_ANONYMOUS_LOCAL_SECONDS", 1))
+    return settings.API_ANONYMOUS_LOCAL_SECONDS
+
+
+def downstream_cache_control(seconds: int) -> str:
+    """What caches downstream may keep of an anonymous read the server caches `seconds`."""
+    max_age = max(0, min(seconds, settings.API_ANONYMOUS_DOWNSTREAM_SECONDS))
+    return f"public, max-age={max_age}, stale-while-revalidate={settings.API_ANONYMOUS_STALE_SECONDS}"
 
 
 def two_level_get_many(keys: list[str], defaults: dict | None = None) -> dict:
@@ -55,13 +72,33 @@ def two_level_get_many(keys: list[str], defaults: dict | None = None) -> dict:
 
 
 def _detail_name(path: str) -> str:
-    """The pack key of a detail path ('' for lists and aggregates)."""
-    name = path.removeprefix("/api/sticker-packs/") if path.startswith("/api/sticker-packs/") else ""
+    """The (case-folded) pack key of a detail path ('' for lists and aggregates)."""
+    name = normal_pack_key(path.removeprefix("/api/sticker-packs/")) if path.startswith("/api/sticker-packs/") else ""
     return "" if name in FIXED_NAMES else name
 
 
 def _anonymous(request) -> bool:
     return "HTTP_AUTHORIZATION" not in request.META and settings.SESSION_COOKIE_NAME not in request.COOKIES
+
+
+class ViewerCacheControlMiddleware:
+    """A request carrying credentials (session cookie, Authorization) gets an answer that may
+    depend on who asks (own private packs, /me, owner fields): no shared cache may keep it.
+    Views that set their own Cache-Control (sticker bytes) keep theirs. An anonymous error says
+    `no-store` wherever it comes from (a sticker's 403 or 404 as much as a list's 400)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if not _anonymous(request):
+            if not response.has_header("Cache-Control"):
+                patch_cache_control(response, private=True, no_store=True)
+            patch_vary_headers(response, ("Cookie", "Authorization"))
+        elif response.status_code >= 400 and not response.has_header("Cache-Control"):
+            patch_cache_control(response, no_store=True)
+        return response
 
 
 class AnonymousReadCacheMiddleware:
@@ -74,9 +111,11 @@ class AnonymousReadCacheMiddleware:
         if _cache_seconds() <= 0:
             return self.get_response(request)
         pack_key = _detail_name(request.path)
-        seconds = int(getattr(settings, "API_ANONYMOUS_DETAIL_CACHE_SECONDS", 300)) if pack_key else _cache_seconds()
+        seconds = settings.API_ANONYMOUS_DETAIL_CACHE_SECONDS if pack_key else _cache_seconds()
         cohort = "s" if snapshot_reads_on(actor_key(request)) else "l"
-        raw = f"{request.path}?{request.META.get('QUERY_STRING', '')}|{cohort}"
+        # A detail is keyed by the pack it resolves to (lookups are case-folded the same way).
+        path = f"/api/sticker-packs/{pack_key}" if pack_key else request.path
+        raw = f"{path}?{request.META.get('QUERY_STRING', '')}|{cohort}"
         key = KEY_PREFIX + hashlib.sha256(raw.encode()).hexdigest()
         # A detail entry records the pack generation it was made under; entry and current
         # generation come back in one read, and a moved generation makes the entry a miss.
@@ -96,6 +135,8 @@ class AnonymousReadCacheMiddleware:
                 if _local_seconds() > 0:
                     caches["local"].set(key, entry, min(seconds, _local_seconds()))
             response["X-Cache"] = "miss"
-        response["Cache-Control"] = f"public, max-age={seconds}"
+        # Only what was cached may be kept by others, and briefly (moderation's reach downstream);
+        # an error (404, 400, ...) is not stored.
+        response["Cache-Control"] = downstream_cache_control(seconds) if response.status_code == 200 else "no-store"
         response["Vary"] = "Cookie, Authorization"
         return response

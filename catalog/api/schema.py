@@ -15,7 +15,11 @@ class CsrfExemptSessionScheme(OpenApiAuthenticationExtension):
 
 class Error(s.Serializer):
     error = s.CharField()
-    code = s.CharField(help_text="INVALID_INPUT, UNSUPPORTED_MEDIA, FILE_TOO_LARGE, PACK_NOT_FOUND, ...")
+    code = s.CharField(
+        help_text="INVALID_INPUT, UNSUPPORTED_MEDIA, FILE_TOO_LARGE, PACK_NOT_FOUND, NOT_ALLOWED, PACK_FULL, "
+        "MODERATION_LOCKED (409: the owner tried to undo a staff decision), "
+        "PUBLISHER_RESERVED (400: the publisher name belongs to another creator), ..."
+    )
 
 
 class Engagement(s.Serializer):
@@ -46,6 +50,13 @@ class WhatsApp(s.Serializer):
     url = s.URLField()
 
 
+class Moderation(s.Serializer):
+    sensitive = s.BooleanField(help_text="staff marked the pack sensitive; only staff clear it")
+    publishing_hold = s.BooleanField(help_text="staff unpublished the pack or hold it; publishing is refused")
+    reason = s.CharField(allow_null=True, help_text="staff's reason for the mark or hold in place")
+    updated_at = s.DateTimeField(allow_null=True)
+
+
 class PackSummary(s.Serializer):
     id = s.IntegerField()
     pack_key = s.CharField()
@@ -71,6 +82,7 @@ class PackSummary(s.Serializer):
     created_at = s.DateTimeField()
     updated_at = s.DateTimeField()
     published_at = s.DateTimeField(allow_null=True)
+    moderation = Moderation(allow_null=True, help_text="staff moderation, shown to the pack's owner only (else null)")
 
 
 class Classification(s.Serializer):
@@ -255,6 +267,10 @@ class UploadForm(s.Serializer):
     emojis = s.CharField(required=False, help_text="space- or comma-separated")
     accessibility_label = s.CharField(required=False)
     upload_id = s.CharField(required=False, max_length=64, help_text="retry key: the same id returns the same item")
+
+
+class StickerMove(s.Serializer):
+    position = s.IntegerField(min_value=1, max_value=30, help_text="the sticker's new place (1..N); the others shift")
 
 
 class TokenRequest(s.Serializer):

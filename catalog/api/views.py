@@ -1,10 +1,9 @@
 """Public and owner API views (SPEC §3): thin — parse, call a service, shape the response."""
 
 from django.contrib.auth import authenticate
-from django.core.files.storage import default_storage
-from django.http import FileResponse, HttpResponse
+from django.http import FileResponse, HttpResponse, HttpResponseRedirect
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.authtoken.models import Token
@@ -17,8 +16,7 @@ from rest_framework.views import APIView
 from catalog import presenters
 from catalog.api import schema
 from catalog.errors import CatalogError, InvalidInput, NotAllowed
-from catalog.models import Interaction
-from catalog.services import engagement, packs, reads, stats, uploads, viewers
+from catalog.services import assets, delivery, engagement, packs, reads, stats, uploads, viewers
 from catalog.services.reads import parse_int
 
 LIST_PARAMETERS = [
@@ -142,26 +140,50 @@ class StickerView(CatalogView):
 
     @extend_schema(
         operation_id="sticker_retrieve",
-        responses={(200, "image/webp"): OpenApiTypes.BINARY, 304: None, **schema.ERRORS},
+        responses={
+            (200, "image/webp"): OpenApiResponse(
+                OpenApiTypes.BINARY,
+                description="the bytes; `public, max-age=86400, immutable` only for stickers classified safe in "
+                "listed packs that are not sensitive (owner's or staff's mark), else `private, max-age=60` "
+                "(docs/api.md, Caching and moderation)",
+            ),
+            302: OpenApiResponse(description="to a signed object-storage URL, or the CDN (docs/api.md)"),
+            304: None,
+            **schema.ERRORS,
+        },
     )
     def get(self, request, pack_key, sticker_id):
-        delivery = reads.sticker_for_delivery(pack_key, int(sticker_id), viewer=request.user, anonymous=self.anonymous)
-        asset = delivery.asset
+        sticker = reads.sticker_for_delivery(pack_key, int(sticker_id), viewer=request.user, anonymous=self.anonymous)
+        plan = delivery.sticker_delivery_plan(sticker)
+        asset = sticker.asset
         etag = f'"{asset.sha256}"'
-        cache_control = "public, max-age=31536000, immutable" if delivery.public else "private, max-age=3600"
-        if etag in [t.strip() for t in request.headers.get("If-None-Match", "").split(",")]:
+        if plan.redirect_url:
+            response = HttpResponseRedirect(plan.redirect_url)
+        elif etag in [t.strip() for t in request.headers.get("If-None-Match", "").split(",")]:
             response = HttpResponse(status=304)
+            response["ETag"] = etag
         else:
-            try:
-                handle = default_storage.open(asset.storage_key, "rb")
-            except OSError as exc:
-                raise CatalogError("sticker bytes are not available", code="STORAGE_ERROR", status=503) from exc
-            response = FileResponse(handle, content_type=asset.mimetype)
+            response = FileResponse(assets.asset_bytes_open(asset), content_type=asset.mimetype)
             response["Content-Length"] = str(asset.size_bytes)
-        response["ETag"] = etag
-        response["Cache-Control"] = cache_control
+            response["ETag"] = etag
+        response["Cache-Control"] = plan.cache_control
         response["Vary"] = "Cookie, Authorization"
         return response
+
+    @extend_schema(
+        operation_id="sticker_move",
+        request=schema.StickerMove,
+        responses={200: schema.PackDetailEnvelope, **schema.ERRORS},
+    )
+    def patch(self, request, pack_key, sticker_id):
+        packs.sticker_move(
+            user=request.user,
+            pack_key=pack_key,
+            asset_id=int(sticker_id),
+            position=request.data.get("position") if isinstance(request.data, dict) else None,
+            request_id=request_id(request),
+        )
+        return Response(reads.pack_detail(pack_key, viewer=request.user, anonymous=False, viewer_key=""))
 
     @extend_schema(operation_id="sticker_destroy", responses={204: None, **schema.ERRORS})
     def delete(self, request, pack_key, sticker_id):
@@ -189,12 +211,10 @@ class EngagementView(CatalogView):
         operation_id="sticker_packs_engage", request=None, responses={200: schema.EngagementEnvelope, **schema.ERRORS}
     )
     def post(self, request, pack_key, interaction):
-        if interaction not in Interaction.values:
-            raise InvalidInput(f"unknown interaction {interaction!r}")
-        pack = reads.visible_pack(pack_key, request.user)
-        result = engagement.engagement_record(
-            pack=pack,
+        pack, result = engagement.engagement_record_by_key(
+            pack_key=pack_key,
             interaction=interaction,
+            viewer=request.user,
             actor_key=self.viewer_key,
             session_key=viewers.session_key(request),
             source=str(request.query_params.get("source", "api"))[:32],
@@ -225,12 +245,13 @@ class CreatorsView(CatalogView):
     def get(self, request):
         limit = parse_int(request.query_params.get("limit"), "limit", default=20, low=1, high=60)
         ranked = stats.creators(limit=limit)
-        top = stats.creators_top_snapshots([c["publisher"] for c in ranked])
+        top = stats.creators_top_snapshots([c["owner_id"] for c in ranked])
         data = []
         for creator in ranked:
-            snap = top.get(creator["publisher"])
+            snap = top.get(creator["owner_id"])
             top_pack = reads.pack_summary_for(snap, anonymous=self.anonymous) if snap else None
-            data.append({**creator, "top_pack": top_pack})
+            public = {field: value for field, value in creator.items() if field != "owner_id"}
+            data.append({**public, "top_pack": top_pack})
         return Response({"data": data})
 
 

@@ -1,7 +1,8 @@
 """The classifier interface: what goes in, what comes out, and the one error to retry on.
 
-A classifier is pure: it gets the stored sticker bytes plus a little context from the
-packs holding the sticker, and returns a :class:`ClassificationResult`. It never touches
+A classifier is pure: it gets the stored sticker bytes plus the hints its owner gave in their
+listed packs (emojis, tags), and returns a :class:`ClassificationResult`. A sensitive mark is not
+an input: it is a property of one pack (its snapshot and NSFW level), never of the image. It never touches
 the database; the caller stores the result (and its ``classification_version``, which is
 how assets needing a reclassification are found).
 """
@@ -22,9 +23,8 @@ NON_CATEGORY_LABELS = frozenset({BLURRY, LOW_QUALITY, NSFW})
 @dataclass(frozen=True)
 class ClassifierInput:
     data: bytes  # the stored sticker bytes (a 512x512 WebP, maybe animated; PNG/GIF also decode)
-    emojis: tuple[str, ...] = ()  # the uploader's emojis on the sticker's pack items
-    tags: tuple[str, ...] = ()  # the tags of the packs the sticker is in (lower-case slugs)
-    owner_marked_sensitive: bool = False  # a pack holding it is marked sensitive (owner or staff)
+    emojis: tuple[str, ...] = ()  # the owner's emojis on the sticker in their listed packs
+    tags: tuple[str, ...] = ()  # the tags of the owner's listed packs holding it (lower-case slugs)
 
 
 @dataclass(frozen=True)

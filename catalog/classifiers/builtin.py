@@ -21,11 +21,11 @@ Nothing here is a learned model. Every signal is a heuristic:
 * **themes** - a table from emojis and pack-tag keywords to themes (animals, food, love, ...),
   some with a subject (cats, dogs, coffee, ...). The strongest theme is the category, with a
   confidence of 0.6-0.95 by how many signals agree; without one, the visual kind is.
-* **nsfw** - from pixels only when the optional NudeNet model is installed
+* **nsfw** - from pixels only, when the optional NudeNet model is installed
   (:mod:`catalog.classifiers.nudity`; a real learned detector, not a heuristic); otherwise NOT
-  detected from pixels. Either way the score is at least 0.9 when the owner or staff marked a
-  pack holding the sticker sensitive. A remote model behind the ``http`` provider is the other
-  way to get a pixel-based NSFW score.
+  detected at all. A pack's sensitive mark makes that pack at least suggestive (its snapshot),
+  never the image. A remote model behind the ``http`` provider is the other way to get a
+  pixel-based NSFW score.
 
 Known blind spots: line art (thin dark strokes on a light ground) can score as text, and vector
 art with smooth gradients can score as a photo; a sticker upscaled from a small source is
@@ -650,16 +650,14 @@ class BuiltinClassifier:
             tags += [match.theme, *match.subjects]
         tags = list(dict.fromkeys(tags))  # unique, first occurrence kept
 
-        nsfw_score = 0.9 if item.owner_marked_sensitive else 0.0
-        model_score = nudity.score_image(item.data) if self.nudity_model else 0.0
-        nsfw_score = max(nsfw_score, model_score)
+        nsfw_score = nudity.score_image(item.data) if self.nudity_model else 0.0
         return ClassificationResult(
             category=category,
             confidence=round(confidence, 4),
             all_scores=all_scores,
             tags=tags,
             nsfw_score=nsfw_score,
-            is_nsfw=item.owner_marked_sensitive or model_score >= NSFW_FLAG,
+            is_nsfw=nsfw_score >= NSFW_FLAG,
             provider=self.provider,
             model_name=self.model_name,
             classification_version=self.version,

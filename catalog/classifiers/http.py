@@ -177,7 +177,7 @@ class HttpClassifier:
             all_scores=all_scores,
             tags=tags,
             nsfw_score=nsfw_score,
-            is_nsfw=nsfw_score >= NSFW_THRESHOLD or item.owner_marked_sensitive,
+            is_nsfw=nsfw_score >= NSFW_THRESHOLD,
             provider=self.provider,
             model_name=model_name,
             classification_version=self.version,

@@ -21,13 +21,13 @@ from catalog.classifiers import current_version, get_classifier
 from catalog.classifiers.base import ClassificationResult, ClassifierError, ClassifierInput
 from catalog.events import CLASSIFY_TASK, STICKER_CLASSIFIED
 from catalog.models import AssetClassification, StickerAsset, StickerPackItem
+from catalog.selectors import listed_packs_q
 from outbox.services import publish
 from workers import conf as worker_conf
 from workers.metrics import cycle_measured
 from workers.services import enqueue_task
 
 logger = logging.getLogger(__name__)
-DEFAULT_BATCH_SIZE = 200
 
 
 @dataclass(frozen=True)
@@ -37,8 +37,19 @@ class ClassifyOutcome:
     error: str = ""
 
 
+def hint_items(asset: StickerAsset):
+    """The items whose emojis and pack tags may describe the image: the asset owner's own, in
+    packs listed now. Nobody else's packs, and nothing private, reach a classification (whose
+    tags and category every pack holding the asset shows)."""
+    if asset.owner_id is None:
+        return StickerPackItem.objects.none()
+    return StickerPackItem.objects.filter(
+        listed_packs_q("pack__"), asset=asset, pack__owner_id=asset.owner_id
+    ).select_related("pack")
+
+
 def classifier_input(asset: StickerAsset) -> ClassifierInput:
-    """The image bytes plus what the uploaders said about it (emojis, pack tags, sensitive mark)."""
+    """The image bytes plus what its owner said about it in their listed packs (emojis, tags)."""
     try:
         with default_storage.open(asset.storage_key, "rb") as handle:
             data = handle.read()
@@ -46,17 +57,10 @@ def classifier_input(asset: StickerAsset) -> ClassifierInput:
         raise ClassifierError(f"sticker bytes unavailable: {exc}") from exc
     emojis: list[str] = []
     tags: list[str] = []
-    sensitive = False
-    for item in StickerPackItem.objects.filter(asset=asset, pack__deleted_at__isnull=True).select_related("pack"):
+    for item in hint_items(asset):
         emojis += [str(e) for e in item.emojis or []]
         tags += [str(t) for t in item.pack.tags or []]
-        sensitive = sensitive or item.pack.is_sensitive
-    return ClassifierInput(
-        data=data,
-        emojis=tuple(dict.fromkeys(emojis)),
-        tags=tuple(dict.fromkeys(tags)),
-        owner_marked_sensitive=sensitive,
-    )
+    return ClassifierInput(data=data, emojis=tuple(dict.fromkeys(emojis)), tags=tuple(dict.fromkeys(tags)))
 
 
 def classification_store(asset: StickerAsset, result: ClassificationResult) -> AssetClassification:
@@ -131,7 +135,7 @@ def classification_cycle(*, batch_size: int | None = None, concurrency: int | No
     assets become `classify_asset` tasks (retried with backoff, then dead-lettered); the
     cycle itself fails only when every asset of a non-empty batch failed.
     """
-    batch_size = batch_size or int(getattr(settings, "CLASSIFICATION_BATCH_SIZE", DEFAULT_BATCH_SIZE))
+    batch_size = batch_size or settings.CLASSIFICATION_BATCH_SIZE
     concurrency = max(1, concurrency or worker_conf.process_concurrency())
     classifier = get_classifier()
     version = current_version()

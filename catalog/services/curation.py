@@ -3,8 +3,10 @@
 
 Both hold one database lease ("auto-packs"), so they never touch auto packs at the same time
 on any host; a cycle that finds it held returns `skipped` (the holder is doing the work).
-NSFW stickers (classified NSFW, or in a pack marked sensitive) go to their own sensitive auto
-packs, never into safe ones. Near-duplicates (perceptual hash within a few bits) are dropped.
+NSFW stickers (classified NSFW, or in a public pack marked sensitive by its owner or staff) go to
+their own sensitive auto packs, never into safe ones. Auto packs belong to the system account
+(catalog.services.creators.system_account), whose verified creator name is AUTO_PACK_PUBLISHER.
+Near-duplicates (perceptual hash within a few bits) are dropped.
 """
 
 from collections import defaultdict
@@ -16,6 +18,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from catalog.models import AssetClassification, StickerPack, StickerPackItem
+from catalog.selectors import marked_sensitive_q, normal_pack_key
+from catalog.services.creators import system_account
 from catalog.services.packs import compact_positions, pack_changed
 from workers.locks import LeaseBusy, held_lease
 from workers.metrics import cycle_measured
@@ -67,7 +71,7 @@ def curation_candidates() -> dict[str, Group]:
         pack__deleted_at__isnull=True,
         pack__is_auto_pack=False,
     )
-    sensitive_assets = set(public_items.filter(pack__is_sensitive=True).values_list("asset_id", flat=True))
+    sensitive_assets = set(public_items.filter(marked_sensitive_q("pack__")).values_list("asset_id", flat=True))
     rows = (
         AssetClassification.objects.filter(asset_id__in=public_items.values("asset_id"))
         .exclude(category="")
@@ -151,8 +155,8 @@ def _settle(pack: StickerPack, fields: list[str]) -> None:
 def _new_volume(theme_key: str, volume: int) -> StickerPack:
     now = timezone.now()
     return StickerPack.objects.create(
-        pack_key=f"auto-{theme_key}-vol-{volume}"[:150],
-        owner=None,
+        pack_key=normal_pack_key(f"auto-{theme_key}-vol-{volume}"[:150]),
+        owner=system_account(),
         name=auto_pack_name(theme_key, volume)[:120],
         publisher=settings.AUTO_PACK_PUBLISHER[:120],
         description=f"Stickers about {theme_title(theme_key).lower()}, gathered by Packyard.",

@@ -8,9 +8,10 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
+from django.utils.text import slugify
 from PIL import Image, ImageDraw
 
-from catalog.models import PackEngagement, StickerPack, StickerPackItem
+from catalog.models import CreatorProfile, PackEngagement, StickerPack, StickerPackItem
 from catalog.services.assets import asset_get_or_create, sticker_fields
 from catalog.services.images import convert_upload
 from catalog.services.snapshots import snapshot_sweep
@@ -35,6 +36,23 @@ DEMO_PASSWORD = "demo-password-123"
 DEMO_ADMIN_USERNAME = "admin"
 DEMO_ADMIN_PASSWORD = "admin-password-123"
 PUBLISHERS = ["Ana Lima", "Studio Kite", "Bruno", "Packyard Team", "Mika"]
+
+
+def _demo_creators(owner) -> list:
+    """One creator (user) per demo publisher: `demo` publishes as the first, the others are demo
+    accounts with no usable password (creators are owners: /creators groups by them)."""
+    User = get_user_model()
+    users = [owner]
+    for name in PUBLISHERS[1:]:
+        username = f"demo-{slugify(name)}"
+        user, created = User.objects.get_or_create(username=username, defaults={"email": ""})
+        if created:
+            user.set_unusable_password()
+            user.save(update_fields=["password"])
+        users.append(user)
+    for user, name in zip(users, PUBLISHERS, strict=True):
+        CreatorProfile.objects.get_or_create(user=user, defaults={"display_name": name})
+    return users
 
 
 def _sticker_png(seed: int) -> bytes:
@@ -72,6 +90,7 @@ def demo_catalog_seed(*, packs: int = 12) -> int:
         owner.save(update_fields=["password"])
     if settings.DEBUG and not User.objects.filter(username=DEMO_ADMIN_USERNAME).exists():
         User.objects.create_superuser(username=DEMO_ADMIN_USERNAME, email="", password=DEMO_ADMIN_PASSWORD)
+    creators = _demo_creators(owner)
     created = 0
     now = timezone.now()
     for index in range(packs):
@@ -83,9 +102,10 @@ def demo_catalog_seed(*, packs: int = 12) -> int:
             continue
         sensitive = theme == "spicy"
         visibility = StickerPack.Visibility.UNLISTED if index % 7 == 6 else StickerPack.Visibility.PUBLIC
+        creator = creators[index % len(creators)]
         pack = StickerPack.objects.create(
             pack_key=pack_key,
-            owner=owner,
+            owner=creator,
             name=name,
             publisher=PUBLISHERS[index % len(PUBLISHERS)],
             description=f"{name}: a demo pack of generated stickers.",
@@ -102,7 +122,7 @@ def demo_catalog_seed(*, packs: int = 12) -> int:
         count = 6 + (index * 5) % 25
         for position in range(1, count + 1):
             sticker = convert_upload(_sticker_png(index * 100 + position))
-            asset, _ = asset_get_or_create(data=sticker.data, owner=owner, **sticker_fields(sticker))
+            asset, _ = asset_get_or_create(data=sticker.data, owner=creator, **sticker_fields(sticker))
             StickerPackItem.objects.create(
                 pack=pack, asset=asset, position=position, emojis=[emoji], accessibility_label=f"{name} #{position}"
             )

@@ -15,9 +15,11 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from catalog.errors import InvalidInput
 from catalog.events import ENGAGEMENT_RECORDED
 from catalog.models import Interaction, InteractionEvent, PackEngagement, PackReaction, StickerPack
 from catalog.services.readcache import pack_reads_changed
+from catalog.services.reads import visible_pack
 from outbox.services import publish
 
 COUNTER = {
@@ -95,3 +97,28 @@ def engagement_record(
         engagement.refresh_from_db()
         pack_reads_changed([pack.pack_key])
     return EngagementResult(engagement=engagement, recorded=True)
+
+
+def engagement_record_by_key(
+    *,
+    pack_key: str,
+    interaction: str,
+    viewer,
+    actor_key: str,
+    session_key: str = "",
+    source: str = "api",
+    request_id="",
+) -> tuple[StickerPack, EngagementResult]:
+    """An interaction with a pack the viewer can reach by key (the API's and the pages' entry)."""
+    if interaction not in COUNTER:
+        raise InvalidInput(f"unknown interaction {interaction!r}")
+    pack = visible_pack(pack_key, viewer)
+    result = engagement_record(
+        pack=pack,
+        interaction=interaction,
+        actor_key=actor_key,
+        session_key=session_key,
+        source=source,
+        request_id=request_id,
+    )
+    return pack, result

@@ -12,10 +12,11 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from catalog.errors import Conflict, InvalidInput, NotAllowed, PackNotFound, StickerNotFound
+from catalog.errors import Conflict, InvalidInput, ModerationLocked, NotAllowed, PackNotFound, StickerNotFound
 from catalog.events import PACK_UPDATED, snapshot_refresh_enqueue
 from catalog.models import StickerPack, StickerPackItem
-from catalog.selectors import pack_is_visible_to
+from catalog.selectors import normal_pack_key, pack_is_listed, pack_is_visible_to
+from catalog.services.creators import creator_display_name, publisher_check
 from catalog.services.readcache import pack_reads_changed
 from outbox.services import publish
 
@@ -28,6 +29,11 @@ EDITABLE = ("name", "publisher", "description", "tags", "visibility", "is_sensit
 @dataclass(frozen=True)
 class PackChanges:
     values: dict
+
+
+def _locked_by_staff(pack: StickerPack, what: str) -> ModerationLocked:
+    reason = f": {pack.moderation_reason}" if pack.moderation_reason else ""
+    return ModerationLocked(f"{what} was set by staff{reason}; only staff can lift it")
 
 
 def _clean_text(field: str, value, *, required: bool = False) -> str:
@@ -84,7 +90,7 @@ def clean_pack_fields(data: dict, *, partial: bool) -> dict:
 
 
 def new_pack_key(name: str) -> str:
-    return f"{(slugify(name) or 'pack')[:48].strip('-') or 'pack'}-{secrets.token_hex(4)}"
+    return normal_pack_key(f"{(slugify(name) or 'pack')[:48].strip('-') or 'pack'}-{secrets.token_hex(4)}")
 
 
 def pack_changed(pack: StickerPack, *, fields: list[str], content: bool = False, request_id: str = "") -> None:
@@ -96,6 +102,9 @@ def pack_changed(pack: StickerPack, *, fields: list[str], content: bool = False,
     if content:
         pack.content_updated_at = now
         extra.append("content_updated_at")
+    if pack.first_listed_at is None and pack_is_listed(pack):
+        pack.first_listed_at = now
+        extra.append("first_listed_at")
     pack.save(update_fields=sorted(set(fields) | set(extra)))
     pack_reads_changed([pack.pack_key])
     publish(
@@ -110,7 +119,11 @@ def pack_changed(pack: StickerPack, *, fields: list[str], content: bool = False,
 
 def owned_pack_for_update(*, pack_key: str, user) -> StickerPack:
     """The caller's pack, row-locked for this transaction; 404 if absent, 403 if not theirs."""
-    pack = StickerPack.objects.select_for_update().filter(pack_key=pack_key, deleted_at__isnull=True).first()
+    pack = (
+        StickerPack.objects.select_for_update()
+        .filter(pack_key=normal_pack_key(pack_key), deleted_at__isnull=True)
+        .first()
+    )
     if pack is None:
         raise PackNotFound("pack not found")
     if pack.owner_id != user.pk:
@@ -124,7 +137,8 @@ def pack_create(*, user, data: dict, request_id: str = "") -> StickerPack:
     values = clean_pack_fields(data, partial=False)
     values.setdefault("publisher", "")
     if not values["publisher"]:
-        values["publisher"] = user.get_username()[:120]
+        values["publisher"] = creator_display_name(user)
+    publisher_check(user=user, publisher=values["publisher"])
     with transaction.atomic():
         # Lock the owner's row: concurrent creates by one owner count one at a time.
         get_user_model().objects.select_for_update().filter(pk=user.pk).first()
@@ -154,7 +168,11 @@ def pack_update(*, user, pack_key: str, data: dict, request_id: str = "") -> Sti
     values = clean_pack_fields(data, partial=True)
     with transaction.atomic():
         pack = owned_pack_for_update(pack_key=pack_key, user=user)
+        if values.get("is_sensitive") is False and pack.moderation_sensitive:
+            raise _locked_by_staff(pack, "the sensitive mark")
         changed = [field for field, value in values.items() if getattr(pack, field) != value]
+        if "publisher" in changed:
+            publisher_check(user=user, publisher=values["publisher"])
         if not changed:
             return pack
         for field in changed:
@@ -174,6 +192,8 @@ def pack_delete(*, user, pack_key: str, request_id: str = "") -> StickerPack:
 def pack_publish(*, user, pack_key: str, request_id: str = "") -> StickerPack:
     with transaction.atomic():
         pack = owned_pack_for_update(pack_key=pack_key, user=user)
+        if pack.moderation_hold:
+            raise _locked_by_staff(pack, "a hold on publishing")
         if not pack.items.exists():
             raise Conflict("add at least one sticker before publishing", code="PACK_EMPTY")
         if pack.status == StickerPack.Status.PUBLISHED:
@@ -212,4 +232,38 @@ def sticker_remove(*, user, pack_key: str, asset_id: int, request_id: str = "") 
             pack.cover_id = first.asset_id if first else None
             fields.append("cover")
         pack_changed(pack, fields=fields, content=True, request_id=request_id)
+    return pack
+
+
+def sticker_move(*, user, pack_key: str, asset_id: int, position, request_id: str = "") -> StickerPack:
+    """Move one sticker to `position` (1..N); the stickers between shift by one, so positions
+    stay dense and unique at every step."""
+    if isinstance(position, bool) or not isinstance(position, int):
+        raise InvalidInput("position must be an integer")
+    with transaction.atomic():
+        pack = owned_pack_for_update(pack_key=pack_key, user=user)
+        items = list(StickerPackItem.objects.filter(pack=pack).order_by("position"))
+        moving = next((item for item in items if item.asset_id == asset_id), None)
+        if moving is None:
+            raise StickerNotFound("sticker not found in this pack")
+        if not 1 <= position <= len(items):
+            raise InvalidInput(f"position must be between 1 and {len(items)}")
+        start = moving.position
+        if position == start:
+            return pack
+        # The check constraint allows no parking slot outside 1..30 (a full pack has none free
+        # inside it either), so the moving row leaves and comes back with its own id.
+        item_id = moving.pk
+        moving.delete()
+        if position > start:
+            shifted, delta = [i for i in items if start < i.position <= position], -1
+        else:
+            shifted, delta = [i for i in reversed(items) if position <= i.position < start], 1
+        for item in shifted:  # each step moves into the slot the previous one freed
+            item.position += delta
+            item.save(update_fields=["position"])
+        moving.pk, moving.position = item_id, position
+        moving.save(force_insert=True)
+        # The same stickers in another order: not new content (the ranking's age is kept).
+        pack_changed(pack, fields=[], request_id=request_id)
     return pack

@@ -101,8 +101,8 @@ def snapshot_reads_on(viewer_key: str) -> bool:
 
 
 def pack_list(params: ListParams, *, anonymous: bool, viewer_key: str) -> dict:
-    queryset = selectors.snapshot_list_queryset(
-        q=params.q, categories=params.categories, safe_only=not params.include_sensitive
+    queryset = selectors.listed_for_viewer(
+        anonymous=anonymous, include_sensitive=params.include_sensitive, q=params.q, categories=params.categories
     )
     page, has_more = selectors.snapshot_page(
         queryset, sort=params.sort, limit=params.limit, offset=params.offset, after=params.after
@@ -170,18 +170,27 @@ def pack_detail(pack_key: str, *, viewer, anonymous: bool, viewer_key: str) -> d
     items = selectors.pack_items(pack)
     signals, _ = pack_signals(pack, viewer_key=viewer_key)
     cover_id = pack.cover_id or (items[0].asset_id if items else None)
+    owned = bool(viewer is not None and viewer.is_authenticated and pack.owner_id == viewer.pk)
     data = presenters.pack_summary(
-        pack, signals=signals, sticker_count=len(items), cover_asset_id=cover_id, anonymous=anonymous
+        pack, signals=signals, sticker_count=len(items), cover_asset_id=cover_id, anonymous=anonymous, for_owner=owned
     )
     data["items"] = [presenters.item_data(item, pack, anonymous=anonymous) for item in items]
-    data["owned_by_viewer"] = bool(viewer is not None and viewer.is_authenticated and pack.owner_id == viewer.pk)
+    data["owned_by_viewer"] = owned
     return {"data": data}
+
+
+def pack_download_items(pack_key: str, *, viewer, anonymous: bool) -> tuple[StickerPack, list]:
+    """The pack and the stickers this viewer may take away: the same rule as the sticker URLs
+    (NSFW ones never for anonymous viewers)."""
+    pack = visible_pack(pack_key, viewer)
+    items = [item for item in selectors.pack_items(pack) if not (anonymous and presenters.item_is_nsfw(item, pack))]
+    return pack, items
 
 
 @dataclass(frozen=True)
 class StickerDelivery:
     asset: object
-    public: bool  # may shared caches keep it?
+    public: bool  # may shared caches keep it (classified safe, in a listed pack that is not sensitive)?
 
 
 def sticker_for_delivery(pack_key: str, asset_id: int, *, viewer, anonymous: bool) -> StickerDelivery:
@@ -196,9 +205,7 @@ def sticker_for_delivery(pack_key: str, asset_id: int, *, viewer, anonymous: boo
     nsfw = presenters.item_is_nsfw(item, pack)
     if nsfw and anonymous:
         raise NotAllowed("sign in to see sensitive stickers")
-    public = (
-        not nsfw and pack.status == StickerPack.Status.PUBLISHED and pack.visibility == StickerPack.Visibility.PUBLIC
-    )
+    public = presenters.item_is_classified_safe(item, pack) and selectors.pack_is_listed(pack)
     return StickerDelivery(asset=item.asset, public=public)
 
 
@@ -216,7 +223,7 @@ def owner_packs(user) -> dict:
         snapshot = getattr(pack, "snapshot", None)
         signals = presenters.signals(snapshot) if snapshot else presenters.empty_signals(pack)
         rows.append((pack, signals, pack.item_count))
-    data = summaries(rows, anonymous=False)
+    data = summaries(rows, anonymous=False, for_owner=True)
     stats = {
         "total": len(packs),
         "published": sum(p.status == StickerPack.Status.PUBLISHED for p in packs),
@@ -233,7 +240,7 @@ def pack_summary_for(snapshot, *, anonymous: bool) -> dict:
     return summary
 
 
-def summaries(rows: list[tuple[StickerPack, dict, int]], *, anonymous: bool) -> list[dict]:
+def summaries(rows: list[tuple[StickerPack, dict, int]], *, anonymous: bool, for_owner: bool = False) -> list[dict]:
     """PackSummary for each (pack, signals, sticker count); covers of packs without an explicit
     one come from their first item, in one query for all of them."""
     covers = selectors.first_item_assets([pack.id for pack, _, _ in rows if pack.cover_id is None])
@@ -244,6 +251,7 @@ def summaries(rows: list[tuple[StickerPack, dict, int]], *, anonymous: bool) -> 
             sticker_count=count,
             cover_asset_id=pack.cover_id or covers.get(pack.id),
             anonymous=anonymous,
+            for_owner=for_owner,
         )
         for pack, signals, count in rows
     ]

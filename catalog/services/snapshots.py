@@ -81,7 +81,7 @@ def pack_inputs(packs: Iterable[StickerPack], *, now: datetime | None = None) ->
         inputs[pack.id] = ranking.PackInput(
             items=tuple(items_by_pack.get(pack.id, ())),
             tags=tuple(pack.tags or ()),
-            is_sensitive=pack.is_sensitive,
+            is_sensitive=pack.marked_sensitive,
             content_updated_at=pack.content_updated_at,
             open_count=engagement.open_count if engagement else 0,
             like_count=engagement.like_count if engagement else 0,
@@ -138,6 +138,10 @@ def snapshot_refresh(pack_ids: Iterable[int], *, now: datetime | None = None) ->
         return {"refreshed": 0, "removed": 0}
     listed = list(_with_engagement(selectors.pack_listed_queryset().filter(id__in=ids)))
     listed_ids = {p.id for p in listed}
+    # Packs made listed without a service (demo, bench, direct rows) are marked here.
+    unmarked = [p.id for p in listed if p.first_listed_at is None]
+    if unmarked:
+        StickerPack.objects.filter(id__in=unmarked, first_listed_at__isnull=True).update(first_listed_at=now)
     removed, _ = PackScoreSnapshot.objects.filter(pack_id__in=[i for i in ids if i not in listed_ids]).delete()
     if listed:
         scores = pack_scores_live(listed, now=now)

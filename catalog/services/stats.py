@@ -1,6 +1,7 @@
 """Aggregates for the public API (SPEC §3): catalog stats, creators, marketplace stats.
 
-Only listed packs count; the aggregates are cached briefly because they scan.
+Only listed packs count; the aggregates are cached briefly because they scan. A creator is a user
+(the packs' owner), never the free-text publisher of a pack.
 """
 
 import math
@@ -8,12 +9,13 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Avg, Count, Max, Sum
+from django.db.models import Avg, Count, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from catalog import selectors
 from catalog.models import InteractionEvent, PackEngagement, PackScoreSnapshot, StickerAsset, StickerPackItem
+from catalog.services.creators import creator_display_name, creator_is_verified, creator_users
 
 CACHE_PREFIX = "catalog:stats:"
 SERIES_DAYS = 7
@@ -34,7 +36,7 @@ def cached(name: str, compute, *, seconds: int | None = None):
 def catalog_stats() -> dict:
     def compute():
         listed = selectors.pack_listed_queryset()
-        packs = listed.aggregate(total=Count("id"), creators=Count("publisher", distinct=True))
+        packs = listed.aggregate(total=Count("id"), creators=Count("owner", distinct=True))
         stickers = StickerPackItem.objects.filter(pack__in=listed).aggregate(n=Count("asset", distinct=True))["n"]
         downloads = PackEngagement.objects.filter(pack__in=listed).aggregate(n=Sum("download_count"))["n"]
         return {
@@ -59,24 +61,27 @@ def creator_score(*, avg_pack_score: float, packs_count: int, total_likes: int, 
 
 
 def creators(*, limit: int = 20) -> list[dict]:
-    """Publishers ranked by creator score; each with their best pack's id (or None)."""
+    """Owners of listed packs ranked by creator score: display name, staff-given verified badge and
+    stats over their own packs (`owner_id` is for creators_top_snapshots, not for the response)."""
 
     def compute():
         rows = (
             selectors.pack_listed_queryset()
-            .exclude(publisher="")
-            .values("publisher")
+            .filter(owner__isnull=False)
+            .values("owner")
             .annotate(
                 packs_count=Count("id"),
                 total_likes=Sum("engagement__like_count"),
                 total_opens=Sum("engagement__open_count"),
                 avg_pack_score=Avg("snapshot__pack_score"),
-                staff=Max("owner__is_staff"),
-                auto=Max("is_auto_pack"),
             )
+            .order_by()
         )
+        rows = list(rows)
+        users = creator_users([row["owner"] for row in rows])
         ranked = []
         for row in rows:
+            user = users[row["owner"]]
             stats = {
                 "packs_count": row["packs_count"],
                 "total_likes": row["total_likes"] or 0,
@@ -88,12 +93,13 @@ def creators(*, limit: int = 20) -> list[dict]:
                 badges.append("prolific")
             if stats["total_likes"] >= LOVED_LIKES:
                 badges.append("loved")
-            verified = bool(row["staff"] or row["auto"] or row["publisher"] == settings.AUTO_PACK_PUBLISHER)
+            verified = creator_is_verified(user)
             if verified:
                 badges.append("verified")
             ranked.append(
                 {
-                    "publisher": row["publisher"],
+                    "owner_id": user.pk,
+                    "publisher": creator_display_name(user),
                     "verified": verified,
                     "badges": badges,
                     "creator_score": creator_score(
@@ -105,26 +111,26 @@ def creators(*, limit: int = 20) -> list[dict]:
                     "stats": stats,
                 }
             )
-        ranked.sort(key=lambda c: (-c["creator_score"], c["publisher"]))
+        ranked.sort(key=lambda c: (-c["creator_score"], c["publisher"], c["owner_id"]))
         return ranked[:100]
 
     return cached("creators", compute)[:limit]
 
 
-def creators_top_snapshots(publishers: list[str]) -> dict[str, PackScoreSnapshot]:
-    """Each publisher's best listed, safe pack by ranking (one query per publisher page)."""
-    best: dict[str, PackScoreSnapshot] = {}
-    if not publishers:
+def creators_top_snapshots(owner_ids: list[int]) -> dict[int, PackScoreSnapshot]:
+    """Each owner's best listed, safe pack by ranking (one query per creators page)."""
+    best: dict[int, PackScoreSnapshot] = {}
+    if not owner_ids:
         return best
     rows = (
         selectors.snapshot_list_queryset(safe_only=True)
-        .filter(pack__publisher__in=publishers)
+        .filter(pack__owner_id__in=owner_ids)
         .select_related("pack", "pack__engagement")
         .order_by("-ranking_score", "-pack_id")
     )
     for snap in rows.iterator(chunk_size=500):
-        best.setdefault(snap.pack.publisher, snap)
-        if len(best) == len(publishers):
+        best.setdefault(snap.pack.owner_id, snap)
+        if len(best) == len(owner_ids):
             break
     return best
 
@@ -176,18 +182,6 @@ def _by_day(queryset, field: str) -> dict:
     return {row["day"]: row["n"] for row in rows}
 
 
-def orphan_stickers_queryset():
-    """Safe assets in no listed pack: not flagged NSFW and in no sensitive pack."""
-    listed = selectors.pack_listed_queryset()
-    return (
-        StickerAsset.objects.exclude(pack_items__pack__in=listed)
-        .exclude(classification__is_nsfw=True)
-        .exclude(pack_items__pack__is_sensitive=True)
-        .select_related("classification")
-        .order_by("-created_at", "-id")
-    )
-
-
 def orphan_stickers_page(*, limit: int, offset: int) -> tuple[list, bool]:
-    rows = list(orphan_stickers_queryset()[offset : offset + limit + 1])
+    rows = list(selectors.orphan_assets_queryset()[offset : offset + limit + 1])
     return rows[:limit], len(rows) > limit

@@ -19,6 +19,7 @@ from catalog.services.assets import (
     asset_bytes_store,
     asset_row_get_or_create,
     asset_storage_key,
+    asset_write_through_schedule,
     sticker_fields,
 )
 from catalog.services.images import ImageRejected, convert_upload
@@ -140,6 +141,8 @@ def _add_item(*, user, pack_key, sticker, sha256, emojis, label, upload_id, requ
                 idempotency_key=f"asset-created:{asset.id}",
                 request_id=request_id,
             )
+        # Write-through to the object store: a task queued in this transaction, run after commit.
+        asset_write_through_schedule(asset)
         item = StickerPackItem.objects.create(
             pack=pack,
             asset=asset,

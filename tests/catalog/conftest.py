@@ -50,11 +50,19 @@ def stored_asset(*, seed: str, nsfw: bool = False, classified: bool = False, **f
 _counter = iter(range(1, 10**9))
 
 
-def make_pack(*, items: int = 3, nsfw_items: int = 0, refresh: bool = True, engagement: dict | None = None, **fields):
+def make_pack(
+    *,
+    items: int = 3,
+    nsfw_items: int = 0,
+    classified: bool = False,
+    refresh: bool = True,
+    engagement: dict | None = None,
+    **fields,
+):
     pack = StickerPackFactory(**fields)
     n = next(_counter)
     for position in range(1, items + 1):
-        asset = stored_asset(seed=f"{pack.pack_key}-{n}-{position}", nsfw=position <= nsfw_items)
+        asset = stored_asset(seed=f"{pack.pack_key}-{n}-{position}", nsfw=position <= nsfw_items, classified=classified)
         StickerPackItemFactory(pack=pack, asset=asset, position=position)
     if engagement:
         PackEngagement.objects.create(pack=pack, **engagement)
@@ -86,6 +94,13 @@ def client_for(user) -> APIClient:
     client = APIClient()
     token, _ = Token.objects.get_or_create(user=user)
     client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    return client
+
+
+@pytest.fixture
+def staff(client, staff_user):
+    """The Django test client, logged in as staff (the admin)."""
+    client.force_login(staff_user)
     return client
 
 

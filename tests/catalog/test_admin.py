@@ -14,14 +14,9 @@ pytestmark = pytest.mark.django_db
 CHANGELIST = "/admin/catalog/stickerpack/"
 
 
-@pytest.fixture
-def staff(client, staff_user):
-    client.force_login(staff_user)
-    return client
-
-
-def act(staff, action, packs):
-    return staff.post(CHANGELIST, {"action": action, "_selected_action": [p.pk for p in packs]}, follow=True)
+def act(staff, action, packs, reason="checked by staff"):
+    data = {"action": action, "_selected_action": [p.pk for p in packs], "reason": reason, "apply": "1"}
+    return staff.post(CHANGELIST, data, follow=True)
 
 
 def test_moderation_actions_go_through_the_services(staff, api):
@@ -37,7 +32,7 @@ def test_moderation_actions_go_through_the_services(staff, api):
     assert b.deleted_at is None and b.version == 3
     act(staff, "mark_sensitive", [b])
     b.refresh_from_db()
-    assert b.is_sensitive and api.get(f"/api/sticker-packs/{b.pack_key}").json()["data"]["cover_url"] is None
+    assert b.moderation_sensitive and api.get(f"/api/sticker-packs/{b.pack_key}").json()["data"]["cover_url"] is None
     keys = set(DomainEvent.objects.filter(event_type="PACK_UPDATED").values_list("idempotency_key", flat=True))
     assert {f"pack:{a.id}:v2", f"pack:{b.id}:v2", f"pack:{b.id}:v3", f"pack:{b.id}:v4"} <= keys
 
@@ -54,7 +49,9 @@ def test_editing_a_pack_in_the_admin_bumps_its_version(staff):
     data = {k: v for k, v in form.initial.items() if v is not None and k not in ("tags", "owner", "cover")}
     data.update(name="Renamed", tags="[]", owner=pack.owner_id, cover="")
     data.update({"items-TOTAL_FORMS": 1, "items-INITIAL_FORMS": 1, "items-MIN_NUM_FORMS": 0,
-                 "items-MAX_NUM_FORMS": 1000, "items-0-id": pack.items.get().pk, "items-0-pack": pack.pk})  # fmt: skip
+                 "items-MAX_NUM_FORMS": 1000, "items-0-id": pack.items.get().pk, "items-0-pack": pack.pk,
+                 "moderation_changes-TOTAL_FORMS": 0, "moderation_changes-INITIAL_FORMS": 0,
+                 "moderation_changes-MIN_NUM_FORMS": 0, "moderation_changes-MAX_NUM_FORMS": 1000})  # fmt: skip
     response = staff.post(f"{CHANGELIST}{pack.pk}/change/", data)
     assert response.status_code == 302, response.context["adminform"].form.errors if response.context else ""
     pack.refresh_from_db()

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from catalog.models import InteractionEvent
 from tests.catalog.conftest import make_pack, stored_asset
-from tests.factories import StickerPackItemFactory
+from tests.factories import StickerPackItemFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -21,22 +21,27 @@ def _fresh_cache():
 
 
 def test_stats_count_listed_packs_only(api):
-    a = make_pack(items=3, publisher="Ana", engagement={"download_count": 5})
-    make_pack(items=2, publisher="Bruno", engagement={"download_count": 7})
-    make_pack(items=4, publisher="Hidden", visibility="unlisted", engagement={"download_count": 100})
+    ana, bruno = UserFactory(username="ana"), UserFactory(username="bruno")
+    a = make_pack(items=3, owner=ana, engagement={"download_count": 5})
+    make_pack(items=2, owner=bruno, engagement={"download_count": 7})
+    make_pack(items=4, visibility="unlisted", engagement={"download_count": 100})  # a third owner, not listed
     shared = a.items.get(position=1).asset
-    other = make_pack(items=0, publisher="Ana")
+    other = make_pack(items=0, owner=ana, publisher="Someone Else")  # creators are owners, not publishers
     StickerPackItemFactory(pack=other, asset=shared, position=1)
     data = api.get("/api/sticker-packs/stats").json()["data"]
     assert data == {"packs_total": 3, "stickers_total": 5, "creators_total": 2, "downloads_total": 12}
 
 
 def test_creators_ranked_with_top_pack(api, staff_user):
-    best = make_pack(items=2, publisher="Ana", engagement={"like_count": 50, "open_count": 10})
-    make_pack(items=1, publisher="Ana", engagement={"like_count": 1})
-    make_pack(items=1, publisher="Bruno", engagement={"like_count": 2})
-    make_pack(items=1, publisher="Staff", owner=staff_user)
-    make_pack(items=1, publisher="Secret", visibility="unlisted", engagement={"like_count": 999})
+    from catalog.services.creators import creator_verify
+
+    ana, bruno, secret = (UserFactory(username=name) for name in ("Ana", "Bruno", "Secret"))
+    best = make_pack(items=2, owner=ana, engagement={"like_count": 50, "open_count": 10})
+    make_pack(items=1, owner=ana, engagement={"like_count": 1})
+    make_pack(items=1, owner=bruno, engagement={"like_count": 2})
+    make_pack(items=1, owner=staff_user)
+    make_pack(items=1, owner=secret, visibility="unlisted", engagement={"like_count": 999})
+    creator_verify(user=staff_user, verified=True, display_name="Staff", by=staff_user)
     data = api.get("/api/sticker-packs/creators").json()["data"]
     assert [c["publisher"] for c in data][:1] == ["Ana"]
     assert "Secret" not in [c["publisher"] for c in data]
@@ -46,7 +51,8 @@ def test_creators_ranked_with_top_pack(api, staff_user):
     assert set(ana) == {"publisher", "verified", "badges", "creator_score", "stats", "top_pack"}
     assert ana["creator_score"] >= data[1]["creator_score"]
     staff = next(c for c in data if c["publisher"] == "Staff")
-    assert staff["verified"] is True and "verified" in staff["badges"]
+    assert staff["verified"] is True and "verified" in staff["badges"]  # set by staff, not for being staff
+    assert not any(c["verified"] for c in data if c["publisher"] != "Staff")
     assert len(api.get("/api/sticker-packs/creators?limit=1").json()["data"]) == 1
 
 
@@ -71,14 +77,18 @@ def test_marketplace_stats_series(api):
 
 
 def test_orphan_stickers_are_safe_and_anonymous(api):
+    once = timezone.now() - timedelta(days=3)
     listed = make_pack(items=1)
-    draft = make_pack(items=1, status="draft")
-    make_pack(items=1, status="draft", nsfw_items=1)
-    make_pack(items=1, status="draft", is_sensitive=True)
-    loose = stored_asset(seed="loose")
+    unpublished = make_pack(items=1, status="draft", first_listed_at=once)
+    unlisted = make_pack(items=1, visibility="unlisted", first_listed_at=once)
+    make_pack(items=1, status="draft", nsfw_items=1, first_listed_at=once)
+    make_pack(items=1, status="draft", is_sensitive=True, first_listed_at=once)
+    make_pack(items=1, status="draft", moderation_hold=True, first_listed_at=once)
+    make_pack(items=1, status="draft")  # never listed
+    stored_asset(seed="loose")  # in no pack: nothing says it was ever public
     body = api.get("/api/sticker-packs/orphan-stickers").json()
     ids = [s["sticker_id"] for s in body["data"]]
-    assert set(ids) == {draft.items.get().asset_id, loose.id}
+    assert set(ids) == {unpublished.items.get().asset_id, unlisted.items.get().asset_id}
     assert listed.items.get().asset_id not in ids
     assert all("owner" not in s and "asset_url" not in s for s in body["data"])
     assert body["pagination"]["has_more"] is False

@@ -198,13 +198,13 @@ def test_nsfw_never_reaches_anonymous_viewers(api, user):
 
 
 def test_sticker_bytes_etag_and_cache_headers(api):
-    pack = make_pack(items=1)
+    pack = make_pack(items=1, classified=True)
     item = pack.items.get()
     for suffix in ("", ".webp"):
         response = api.get(f"/api/sticker-packs/{pack.pack_key}/stickers/{item.asset_id}{suffix}")
         assert response.status_code == 200
         assert response["Content-Type"] == "image/webp"
-        assert response["Cache-Control"] == "public, max-age=31536000, immutable"
+        assert response["Cache-Control"] == "public, max-age=86400, immutable"
         body = b"".join(response.streaming_content)
         assert body[:4] == b"RIFF" and len(body) == item.asset.size_bytes
         etag = response["ETag"]
@@ -215,6 +215,40 @@ def test_sticker_bytes_etag_and_cache_headers(api):
     foreign = other.items.get().asset_id
     missing = api.get(f"/api/sticker-packs/{pack.pack_key}/stickers/{foreign}")
     assert missing.status_code == 404 and missing.json()["code"] == "STICKER_NOT_FOUND"
+
+
+@pytest.mark.parametrize(
+    "pack_fields",
+    [
+        {"classified": False},  # not classified yet: it may still turn out NSFW
+        {"classified": True, "is_sensitive": True},  # a sensitive pack: the owner's mark
+        {"classified": True, "moderation_sensitive": True},  # ... or staff's
+        {"classified": True, "visibility": "unlisted"},
+    ],
+)
+def test_only_stickers_classified_safe_in_listed_non_sensitive_packs_are_cached_publicly(api, user, pack_fields):
+    pack = make_pack(items=1, owner=user, **pack_fields)
+    response = client_for(user).get(f"/api/sticker-packs/{pack.pack_key}/stickers/{pack.items.get().asset_id}")
+    assert response.status_code == 200
+    assert response["Cache-Control"] == "private, max-age=60"  # never public, never immutable
+
+
+def test_a_snapshot_that_found_sensitive_content_keeps_safe_stickers_private(api):
+    pack = make_pack(items=2, nsfw_items=1, classified=True)
+    assert pack.snapshot.sensitive_content
+    safe = pack.items.get(position=2)
+    response = api.get(f"/api/sticker-packs/{pack.pack_key}/stickers/{safe.asset_id}")
+    assert response.status_code == 200 and response["Cache-Control"] == "private, max-age=60"
+
+
+def test_anonymous_details_are_short_lived_downstream(api, settings):
+    settings.API_ANONYMOUS_CACHE_SECONDS = 5
+    pack = make_pack(items=1)
+    response = api.get(f"/api/sticker-packs/{pack.pack_key}")
+    assert response.status_code == 200
+    assert response["Cache-Control"] == "public, max-age=30, stale-while-revalidate=30"
+    settings.API_ANONYMOUS_DOWNSTREAM_SECONDS = 10
+    assert api.get(f"/api/sticker-packs/{pack.pack_key}")["Cache-Control"].startswith("public, max-age=10,")
 
 
 def test_unlisted_stickers_are_not_publicly_cacheable(api):
@@ -291,7 +325,7 @@ def test_anonymous_reads_are_served_from_a_short_cache(api, user, settings):
     settings.API_ANONYMOUS_CACHE_SECONDS = 30
     pack = make_pack(items=1, name="Before")
     first = api.get("/api/sticker-packs")
-    assert first["X-Cache"] == "miss" and first["Cache-Control"] == "public, max-age=30"
+    assert first["X-Cache"] == "miss" and first["Cache-Control"] == "public, max-age=30, stale-while-revalidate=30"
     StickerPack.objects.filter(pk=pack.pk).update(name="After")
     with CaptureQueriesContext(connection) as ctx:
         cached = api.get("/api/sticker-packs")

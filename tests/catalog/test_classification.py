@@ -4,7 +4,7 @@ import pytest
 from django.core.files.storage import default_storage
 
 from catalog.classifiers import current_version
-from catalog.models import AssetClassification
+from catalog.models import AssetClassification, StickerAsset, StickerPackItem
 from catalog.services import classification
 from outbox.models import DomainEvent
 from outbox.services import EVENTS, event_dispatch
@@ -81,14 +81,36 @@ def test_concurrency_follows_the_worker_option(monkeypatch):
     assert AssetClassification.objects.count() == 6
 
 
-def test_emojis_and_tags_of_the_packs_reach_the_classifier():
+def test_emojis_and_tags_of_the_owners_listed_packs_reach_the_classifier():
     pack = make_pack(items=1, tags=["cats"], refresh=False)
     item = pack.items.get()
+    StickerAsset.objects.filter(pk=item.asset_id).update(owner=pack.owner)
     item.emojis = ["😺"]
     item.save()
     classification.classify_asset(item.asset_id)
     row = AssetClassification.objects.get(asset_id=item.asset_id)
     assert row.category == "animals"
+
+
+def test_hints_of_other_owners_and_of_unlisted_packs_do_not_count():
+    mine = make_pack(items=1, status="draft", tags=["cats"], refresh=False)
+    item = mine.items.get()
+    StickerAsset.objects.filter(pk=item.asset_id).update(owner=mine.owner)
+    StickerPackItem.objects.filter(pk=item.pk).update(emojis=["😺"])
+    theirs = make_pack(items=0, tags=["cats"], refresh=False)  # listed, but someone else's
+    StickerPackItem.objects.create(pack=theirs, asset_id=item.asset_id, position=1, emojis=["🐶"])
+    assert classification.classify_asset(item.asset_id).category != "animals"
+
+
+def test_publishing_classifies_the_owners_stickers_again(user):
+    from catalog.services.packs import pack_publish
+
+    pack = make_pack(owner=user, items=2, status="draft", refresh=False)
+    StickerAsset.objects.filter(pack_items__pack=pack).update(owner=user)
+    pack_publish(user=user, pack_key=pack.pack_key)
+    dispatch_all_events()
+    queued = set(WorkerTask.objects.filter(task_type="classify_asset").values_list("payload__asset_id", flat=True))
+    assert queued == set(pack.items.values_list("asset_id", flat=True))
 
 
 def test_asset_created_event_becomes_a_classification_task_and_classified_event_refreshes(user):

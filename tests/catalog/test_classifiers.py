@@ -267,11 +267,11 @@ def test_emoji_variants_and_slug_parts_are_recognised():
     assert match_themes(("🚫",), ("misc",)) == []
 
 
-def test_owner_marked_sensitive_is_nsfw(circle_webp):
-    result = classify(circle_webp, owner_marked_sensitive=True)
-    assert result.is_nsfw is True
-    assert result.nsfw_score == 0.9
-    assert result.category == "illustration"  # the theme does not change
+def test_hints_never_make_an_image_nsfw(circle_webp):
+    """NSFW is read from pixels only: no emoji or tag an uploader gives makes the image NSFW (a
+    pack's sensitive mark shapes that pack's snapshot, not the image)."""
+    result = classify(circle_webp, emojis=("🍆", "🍑", "🔞"), tags=("nsfw", "explicit", "adult"))
+    assert result.is_nsfw is False and result.nsfw_score < 0.4
 
 
 # --- http provider against a real server ----------------------------------------------------
@@ -380,13 +380,9 @@ def test_http_bare_mapping_and_nsfw_threshold(http_settings, fake_model, circle_
     classifier = get_classifier()
     first = classifier.classify(ClassifierInput(data=circle_webp))
     second = classifier.classify(ClassifierInput(data=circle_webp))
-    marked = get_classifier()
-    fake_model.answer({"party": 0.4})
-    third = marked.classify(ClassifierInput(data=circle_webp, owner_marked_sensitive=True))
     assert first.category == "party" and first.model_name == "remote"
     assert (first.nsfw_score, first.is_nsfw) == (0.78, True)
     assert (second.nsfw_score, second.is_nsfw) == (0.2, False)
-    assert (third.nsfw_score, third.is_nsfw) == (0.0, True)
     assert first.all_scores["blurry"] == 0.0 and first.all_scores["low_quality"] == 0.0
 
 

@@ -13,10 +13,12 @@ from tests.factories import StickerAssetFactory, StickerPackFactory, StickerPack
 
 
 @pytest.mark.django_db
-def test_sha256_is_unique():
-    StickerAssetFactory(sha256="a" * 64, storage_key="k1")
+def test_sha256_is_unique_per_owner():
+    first = StickerAssetFactory(sha256="a" * 64, storage_key="k1")
     with pytest.raises(IntegrityError), transaction.atomic():
-        StickerAssetFactory(sha256="a" * 64, storage_key="k2")
+        StickerAssetFactory(sha256="a" * 64, storage_key="k1", owner=first.owner)
+    # Another owner's copy of the same image shares the stored bytes (one key).
+    StickerAssetFactory(sha256="a" * 64, storage_key="k1")
 
 
 @pytest.mark.django_db

@@ -89,7 +89,9 @@ def test_curation_builds_the_expected_volumes(fixture_set, settings):
     assert (vol1.items.count(), vol1.pack_status) == (30, "ready")
     assert (vol2.items.count(), vol2.pack_status) == (5, "archived")
     assert asset_ids(vol1) + asset_ids(vol2) == [a.id for a in fixture_set["animals"]]
-    assert vol1.publisher == "Packyard Bot" and vol1.status == "published" and vol1.owner is None
+    assert vol1.publisher == "Packyard Bot" and vol1.status == "published"
+    assert vol1.owner.get_username() == settings.SYSTEM_ACCOUNT_USERNAME and not vol1.owner.is_active
+    assert vol1.owner.creator_profile.is_verified and vol1.owner.creator_profile.display_name == "Packyard Bot"
     assert vol1.cover_id == fixture_set["animals"][0].id
     [food] = auto("food")
     assert (food.items.count(), food.pack_status) == (14, "building")

@@ -12,7 +12,7 @@ SPEC_PATHS = {
     "/api/sticker-packs": {"get", "post"},
     "/api/sticker-packs/{pack_key}": {"get", "patch", "delete"},
     "/api/sticker-packs/{pack_key}/stickers": {"post"},
-    "/api/sticker-packs/{pack_key}/stickers/{sticker_id}": {"get", "delete"},
+    "/api/sticker-packs/{pack_key}/stickers/{sticker_id}": {"get", "patch", "delete"},
     "/api/sticker-packs/{pack_key}/publish": {"post"},
     "/api/sticker-packs/{pack_key}/{interaction}": {"post"},
     "/api/sticker-packs/stats": {"get"},

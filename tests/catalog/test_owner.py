@@ -150,3 +150,35 @@ def test_remove_sticker_keeps_positions_dense_and_fixes_the_cover(owner_api, use
     assert pack.version == 2
     missing = owner_api.delete(f"/api/sticker-packs/{pack.pack_key}/stickers/{first_asset}")
     assert missing.status_code == 404 and missing.json()["code"] == "STICKER_NOT_FOUND"
+
+
+def test_move_sticker_shifts_the_others_and_keeps_item_ids(owner_api, other_api, user, settings):
+    pack = make_pack(owner=user, items=settings.STICKER_PACK_MAX_ITEMS)  # full: no free position to park in
+    before = list(pack.items.order_by("position").values_list("id", "asset_id"))
+    version = pack.version
+    url = f"/api/sticker-packs/{pack.pack_key}/stickers"
+
+    down = owner_api.patch(f"{url}/{before[0][1]}", {"position": 4}, format="json")
+    assert down.status_code == 200
+    assert [i["sticker_id"] for i in down.json()["data"]["items"][:5]] == [
+        before[1][1],
+        before[2][1],
+        before[3][1],
+        before[0][1],
+        before[4][1],
+    ]
+    up = owner_api.patch(f"{url}/{before[-1][1]}", {"position": 1}, format="json")
+    assert up.status_code == 200
+    after = list(pack.items.order_by("position").values_list("id", "asset_id"))
+    assert after[0] == before[-1]  # the same item (id), now first
+    assert sorted(after) == sorted(before)
+    assert list(pack.items.order_by("position").values_list("position", flat=True)) == list(range(1, 31))
+    pack.refresh_from_db()
+    assert pack.version == version + 2  # each move is a change (events, caches)
+
+    for body, code in [({"position": 0}, "INVALID_INPUT"), ({"position": 31}, "INVALID_INPUT"), ({}, "INVALID_INPUT")]:
+        refused = owner_api.patch(f"{url}/{before[0][1]}", body, format="json")
+        assert refused.status_code == 400 and refused.json()["code"] == code
+    assert owner_api.patch(f"{url}/999999", {"position": 1}, format="json").json()["code"] == "STICKER_NOT_FOUND"
+    assert other_api.patch(f"{url}/{before[0][1]}", {"position": 1}, format="json").status_code == 403
+    assert APIClient().patch(f"{url}/{before[0][1]}", {"position": 1}, format="json").status_code == 401
