@@ -4,7 +4,7 @@ throughput at a given concurrency, and the number of SQL queries per request.
     .venv/bin/python bench/catalog_bench.py [--packs 100000] [--items-per-pack 6]
         [--database-url mysql://root@127.0.0.1:3306/packyard_bench] [--concurrency 200] [--duration 20]
         [--gunicorn-workers 4] [--threads 4] [--client-procs 1] [--skip-build] [--compare 10000]
-        [--json-out FILE]
+        [--json-out FILE] [--loadtest-out DIR]
 
 Builds a synthetic catalog with bulk_create (users, assets, packs with 1..k items, engagement,
 classifications, one ranking snapshot per listed pack), starts gunicorn on a free port and
@@ -14,7 +14,8 @@ runs closed-loop keep-alive load (bench/httpload.py) against:
             (plus one cursor continuation per sort when the API returns pagination.next_cursor)
     detail  GET /api/sticker-packs/<pack_key> over 2,000 random listed packs
 
-`--compare N` repeats everything with an N-pack catalog in database `<name>_<N>`, so list
+`--loadtest-out DIR` also runs `manage.py loadtest`'s load (ops.loadtest) over lists and details
+mixed and writes its JSON and self-contained HTML reports there. `--compare N` repeats everything with an N-pack catalog in database `<name>_<N>`, so list
 latency can be compared across catalog sizes. `--skip-build` reuses a catalog whose pack count
 already matches. The load client and gunicorn share the machine's cores.
 """
@@ -81,6 +82,8 @@ def django_env(database_url: str, media_root: Path) -> dict:
         "ALLOWED_HOSTS": "127.0.0.1,testserver",
         "LOG_LEVEL": "WARNING",
         "PYTHONPATH": str(ROOT),
+        # The bench speaks plain HTTP to its own gunicorn (production redirects to HTTPS).
+        "SECURE_SSL_REDIRECT": "false",
     }
     env.pop("DEBUG", None)
     return env
@@ -580,21 +583,21 @@ def wait_healthy(port: int, proc: subprocess.Popen, log_path: Path, timeout: flo
 @contextlib.contextmanager
 def gunicorn(url: str, media_root: Path, *, workers: int, threads: int, cache_url: str, log_path: Path):
     port = free_port()
-    env = {**django_env(url, media_root), "ALLOWED_HOSTS": "127.0.0.1"}
+    env = {
+        **django_env(url, media_root),
+        "ALLOWED_HOSTS": "127.0.0.1",
+        # config/gunicorn.py, as in production (metrics in multiprocess mode included).
+        "GUNICORN_BIND": f"127.0.0.1:{port}",
+        "GUNICORN_WORKERS": str(workers),
+        "GUNICORN_THREADS": str(threads),
+        "GUNICORN_KEEPALIVE": "10",
+        "GUNICORN_TIMEOUT": "60",
+        "GUNICORN_GRACEFUL_TIMEOUT": "5",
+        "PROMETHEUS_MULTIPROC_DIR": (metrics_dir := tempfile.mkdtemp(prefix="catalog-bench-prometheus-")),
+    }
     if cache_url:
         env["CACHE_URL"] = cache_url
-    command = [
-        str(Path(sys.executable).parent / "gunicorn"),
-        "config.wsgi:application",
-        f"--bind=127.0.0.1:{port}",
-        f"--workers={workers}",
-        f"--worker-class={'gthread' if threads > 1 else 'sync'}",
-        f"--threads={threads}",
-        "--keep-alive=10",
-        "--timeout=60",
-        "--graceful-timeout=5",
-        "--log-level=warning",
-    ]
+    command = [str(Path(sys.executable).parent / "gunicorn"), "-c", "config/gunicorn.py", "config.wsgi"]
     with log_path.open("ab") as log:
         proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
@@ -607,6 +610,7 @@ def gunicorn(url: str, media_root: Path, *, workers: int, threads: int, cache_ur
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+        shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
 # --- scenarios -------------------------------------------------------------------------
@@ -650,6 +654,39 @@ def run_scenario(name: str, port: int, paths: list[str], args) -> dict:
         flush=True,
     )
     return {"paths": len(paths), **result}
+
+
+def run_loadtest_command(port: int, paths: list[str], keys: list[str], packs: int, args) -> dict:
+    """`manage.py loadtest` (ops.loadtest) over lists and details mixed: JSON and HTML reports."""
+    from django.conf import settings
+
+    from ops.loadtest import LoadtestOptions, render_html, run_loadtest
+
+    # Half lists (every sort and offset in turn), half details of random listed packs.
+    mixed = [path for i, key in enumerate(keys) for path in (paths[i % len(paths)], f"{LIST_PATH}/{key}")]
+    report = run_loadtest(
+        LoadtestOptions(
+            base_url=f"http://127.0.0.1:{port}",
+            paths=mixed,
+            duration_seconds=args.duration,
+            concurrency=args.concurrency,
+            timeout_ms=10_000,
+            slo_ms=settings.HTTP_SLO_TARGET_MS,
+        )
+    )
+    args.loadtest_out.mkdir(parents=True, exist_ok=True)
+    stem = args.loadtest_out / f"loadtest-{packs}-packs"
+    stem.with_suffix(".json").write_text(json.dumps(report, indent=2))
+    stem.with_suffix(".html").write_text(render_html(report))
+    latency = report["latency_ms"]
+    print(
+        f"  loadtest {report['requests_total']:>8,} req  {report['requests_error']:>6,} err  "
+        f"{report['throughput_rps']:>8,.1f} rps  p50 {latency['p50']:>7.1f}  p95 {latency['p95']:>7.1f}  "
+        f"p99 {latency['p99']:>7.1f}  max {latency['max']:>7.1f} ms  exit {report['exit_code']}  "
+        f"-> {stem}.html",
+        flush=True,
+    )
+    return {key: report[key] for key in report if key not in ("timeline", "histogram")}
 
 
 def bench_catalog(url: str, packs: int, args, media_root: Path, log_path: Path) -> dict:
@@ -700,6 +737,8 @@ def bench_catalog(url: str, packs: int, args, media_root: Path, log_path: Path) 
         if report["api_available"]:
             scenarios["list"] = run_scenario("list", port, paths, args)
             scenarios["detail"] = run_scenario("detail", port, [f"{LIST_PATH}/{key}" for key in keys], args)
+            if args.loadtest_out:
+                report["loadtest"] = run_loadtest_command(port, paths, keys, packs, args)
         else:
             print(f"  catalog API not answering (first-page status {first_pages}): list/detail load skipped")
     report["scenarios"] = scenarios
@@ -751,6 +790,12 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--build-procs", type=int, default=os.cpu_count() or 1, help="processes building the catalog")
     parser.add_argument("--json-out", type=Path)
+    parser.add_argument(
+        "--loadtest-out",
+        type=Path,
+        metavar="DIR",
+        help="also run manage.py loadtest (lists + details): JSON + HTML here",
+    )
     parser.add_argument("--paths", nargs="+", help=argparse.SUPPRESS)  # load arbitrary paths too
     args = parser.parse_args()
     if not 1 <= args.items_per_pack <= 30:

@@ -1,4 +1,4 @@
-"""Closed-loop HTTP/1.1 load client: asyncio, raw keep-alive sockets, optional extra processes.
+"""Closed-loop HTTP/1.1 load over several client processes (the client itself: ops/loadclient.py).
 
     .venv/bin/python bench/httpload.py --port 8000 [--concurrency 200] [--duration 10] [--procs 2] /healthz ...
 
@@ -11,113 +11,18 @@ bench/catalog_bench.py; prints a JSON summary when run on its own.
 import argparse
 import asyncio
 import json
+import sys
 import time
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from itertools import cycle
 from multiprocessing import get_context
+from pathlib import Path
 
-READ_LIMIT = 1 << 20
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-
-class ConnectionClosed(Exception):
-    """The server closed a kept-alive connection before sending any byte of the response."""
-
-
-async def read_chunked(reader: asyncio.StreamReader) -> bytes:
-    parts = []
-    while True:
-        size = int((await reader.readuntil(b"\r\n")).split(b";", 1)[0].strip(), 16)
-        if size == 0:
-            while await reader.readuntil(b"\r\n") != b"\r\n":  # trailers
-                pass
-            return b"".join(parts)
-        parts.append((await reader.readexactly(size + 2))[:-2])
-
-
-async def read_response(reader: asyncio.StreamReader) -> tuple[int, dict[str, str], bytes]:
-    """One response: (status, lower-cased headers, body). Sets headers["connection"] to "close"
-    when the connection cannot be reused."""
-    try:
-        head = await reader.readuntil(b"\r\n\r\n")
-    except asyncio.IncompleteReadError as exc:
-        if not exc.partial:
-            raise ConnectionClosed from exc
-        raise
-    status_line, *header_lines = head[:-4].decode("latin-1").split("\r\n")
-    version, status_text = status_line.split(" ", 2)[:2]
-    status = int(status_text)
-    headers = {}
-    for line in header_lines:
-        name, _, value = line.partition(":")
-        headers[name.strip().lower()] = value.strip()
-    if version == "HTTP/1.0" and headers.get("connection", "").lower() != "keep-alive":
-        headers["connection"] = "close"
-    if "chunked" in headers.get("transfer-encoding", "").lower():
-        body = await read_chunked(reader)
-    elif "content-length" in headers:
-        body = await reader.readexactly(int(headers["content-length"]))
-    elif status in (204, 304) or 100 <= status < 200:
-        body = b""
-    else:
-        body = await reader.read()
-        headers["connection"] = "close"
-    return status, headers, body
-
-
-class Connection:
-    """A keep-alive connection that reopens itself when the server has closed it."""
-
-    def __init__(self, host: str, port: int):
-        self.host, self.port = host, port
-        self.reader: asyncio.StreamReader | None = None
-        self.writer: asyncio.StreamWriter | None = None
-        self.opened = 0
-
-    async def _open(self) -> None:
-        self.reader, self.writer = await asyncio.open_connection(self.host, self.port, limit=READ_LIMIT)
-        self.opened += 1
-
-    def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
-        self.reader = self.writer = None
-
-    async def _send(self, path: str) -> tuple[int, dict[str, str], bytes]:
-        self.writer.write(
-            f"GET {path} HTTP/1.1\r\nHost: {self.host}\r\nConnection: keep-alive\r\n"
-            "Accept: application/json\r\nAccept-Encoding: identity\r\n\r\n".encode("latin-1")
-        )
-        await self.writer.drain()
-        return await read_response(self.reader)
-
-    async def get(self, path: str) -> tuple[int, dict[str, str], bytes]:
-        reused = self.writer is not None
-        if not reused:
-            await self._open()
-        try:
-            response = await self._send(path)
-        except (ConnectionClosed, ConnectionResetError, BrokenPipeError):
-            # A reused connection the server had already closed: retry once on a new one.
-            self.close()
-            if not reused:
-                raise
-            await self._open()
-            response = await self._send(path)
-        if response[1].get("connection", "").lower() == "close":
-            self.close()
-        return response
-
-
-REQUEST_ERRORS = (
-    OSError,
-    ConnectionClosed,
-    asyncio.IncompleteReadError,
-    asyncio.LimitOverrunError,
-    TimeoutError,
-    ValueError,
-)
+from ops.loadclient import Connection, closed_loop, percentile  # noqa: E402
 
 
 @dataclass
@@ -129,6 +34,14 @@ class ShardResult:
     connections_opened: int = 0
     window_seconds: float = 0.0
 
+    def record(self, path, started, latency_ms, status, error, body_bytes) -> None:
+        self.latencies_ms.append(latency_ms)
+        if error is not None:
+            self.exceptions[type(error).__name__] += 1
+        else:
+            self.statuses[status] += 1
+            self.body_bytes += body_bytes
+
     def merge(self, other: "ShardResult") -> None:
         self.latencies_ms += other.latencies_ms
         self.statuses.update(other.statuses)
@@ -136,25 +49,6 @@ class ShardResult:
         self.body_bytes += other.body_bytes
         self.connections_opened += other.connections_opened
         self.window_seconds = max(self.window_seconds, other.window_seconds)
-
-
-async def _connection_loop(conn: Connection, next_path, measure_from: float, stop_at: float, timeout: float, result):
-    while (started := time.monotonic()) < stop_at:
-        path = next_path()
-        try:
-            status, _, body = await asyncio.wait_for(conn.get(path), timeout)
-        except REQUEST_ERRORS as exc:
-            conn.close()
-            if started >= measure_from:
-                result.latencies_ms.append((time.monotonic() - started) * 1000)
-                result.exceptions[type(exc).__name__] += 1
-            await asyncio.sleep(0.01)  # no busy loop against a server that refuses connections
-            continue
-        if started >= measure_from:
-            result.latencies_ms.append((time.monotonic() - started) * 1000)
-            result.statuses[status] += 1
-            result.body_bytes += len(body)
-    conn.close()
 
 
 async def _run_shard(
@@ -168,7 +62,7 @@ async def _run_shard(
     connections = [Connection(host, port) for _ in range(concurrency)]
     await asyncio.gather(
         *(
-            _connection_loop(conn, lambda: next(path_cycle), measure_from, stop_at, timeout, result)
+            closed_loop(conn, lambda: next(path_cycle), measure_from, stop_at, timeout, result.record)
             for conn in connections
         )
     )
@@ -221,13 +115,6 @@ def run_load(
         for future in futures:
             merged.merge(future.result())
     return merged
-
-
-def percentile(sorted_values: list[float], pct: float) -> float:
-    if not sorted_values:
-        return 0.0
-    index = min(len(sorted_values) - 1, max(0, round(pct / 100 * len(sorted_values) + 0.5) - 1))
-    return sorted_values[index]
 
 
 def summarize(result: ShardResult) -> dict:

@@ -10,6 +10,6 @@ class CatalogConfig(AppConfig):
         # apps (outbox, workers), which never import the catalog.
         from catalog import events, pipeline, tasks  # noqa: F401
         from catalog.metrics import SnapshotStalenessCollector
-        from workers.metrics import register_collector
+        from config.metrics import register_collector
 
         register_collector(SnapshotStalenessCollector())

@@ -1,20 +1,30 @@
-"""Request-wide middleware: request ids and the body-size guard."""
+"""Request-wide middleware: request ids, HTTP metrics and the body-size guard."""
 
 import re
-import threading
+import time
 import uuid
 
 from django.conf import settings
+from django.core.signals import request_finished
 from django.http import JsonResponse
 
+from config import logs
+from config.metrics import observe_request
+
 REQUEST_ID_HEADER = "X-Request-Id"
-_SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
-_local = threading.local()
+# 64 characters at most: the id is stored with the events and tasks the request causes.
+_SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+
+current_request_id = logs.current_request_id
 
 
-def current_request_id() -> str:
-    """The id of the request this thread is serving ('' outside a request)."""
-    return getattr(_local, "request_id", "")
+def _clear_log_context(**kwargs) -> None:
+    logs.clear()
+
+
+# Django logs 4xx/5xx responses after the middleware chain has returned; the request id stays
+# bound until the response is closed, so those lines carry it too.
+request_finished.connect(_clear_log_context, dispatch_uid="packyard-clear-log-context")
 
 
 class RequestIdMiddleware:
@@ -27,12 +37,23 @@ class RequestIdMiddleware:
         incoming = request.headers.get(REQUEST_ID_HEADER, "")
         request_id = incoming if _SANE_REQUEST_ID.match(incoming) else str(uuid.uuid4())
         request.request_id = request_id
-        _local.request_id = request_id
-        try:
-            response = self.get_response(request)
-        finally:
-            _local.request_id = ""
+        logs.set_request_id(request_id)
+        response = self.get_response(request)
         response[REQUEST_ID_HEADER] = request_id
+        return response
+
+
+class HttpMetricsMiddleware:
+    """packyard_http_* for every response, those answered by middleware further in (the anonymous
+    read cache, the body-size guard) included: it sits first in MIDDLEWARE."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        started = time.perf_counter()
+        response = self.get_response(request)
+        observe_request(request, response.status_code, (time.perf_counter() - started) * 1000.0)
         return response
 
 

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
+from pythonjsonlogger.core import RESERVED_ATTRS
 
 from config.env import BASE_DIR, env
 
@@ -43,10 +44,13 @@ INSTALLED_APPS = [
     "workers",
     "outbox",
     "catalog",
+    "ops",
 ]
 
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    # First of ours: it times and counts every response, those the read cache answers included.
+    "config.middleware.HttpMetricsMiddleware",
     "config.middleware.RequestIdMiddleware",
     "config.middleware.BodySizeLimitMiddleware",
     # Security headers (HSTS, nosniff, CSP) wrap the anonymous read cache, so cached answers carry them too.
@@ -335,30 +339,77 @@ OUTBOX_RELAY_RECONNECT_MAX_SECONDS = env.float("OUTBOX_RELAY_RECONNECT_MAX_SECON
 
 # --- Observability (SPEC §8) ----------------------------------------------------------
 HTTP_SLO_TARGET_MS = env.int("HTTP_SLO_TARGET_MS", default=750)
+# /metrics answers these addresses (direct requests only, not proxied ones) or the bearer token.
 METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=["127.0.0.1", "::1"])
 METRICS_BEARER_TOKEN = env.str("METRICS_BEARER_TOKEN", default="")
+# Queue and snapshot gauges are read from the database at scrape time and kept this long in the
+# shared cache, so scrapes of every process cost one read per period and report the same values.
+METRICS_DB_CACHE_SECONDS = env.int("METRICS_DB_CACHE_SECONDS", default=5)
+
+# Promotion gates of the runbook (manage.py rollout_gates, deploy/prometheus alert rules).
+ROLLOUT_GATE_WINDOW_MINUTES = env.int("ROLLOUT_GATE_WINDOW_MINUTES", default=15)
+ROLLOUT_GATE_MAX_ERROR_RATE = env.float("ROLLOUT_GATE_MAX_ERROR_RATE", default=0.02)
+ROLLOUT_GATE_MAX_PENDING = env.int("ROLLOUT_GATE_MAX_PENDING", default=1000)
+ROLLOUT_GATE_MAX_OLDEST_PENDING_SECONDS = env.int("ROLLOUT_GATE_MAX_OLDEST_PENDING_SECONDS", default=300)
+ROLLOUT_GATE_MAX_DEAD_LETTER_GROWTH = env.int("ROLLOUT_GATE_MAX_DEAD_LETTER_GROWTH", default=0)
+# Two sweep cadences (two staleness limits when the periodic sweep is off).
+ROLLOUT_GATE_MAX_SNAPSHOT_AGE_SECONDS = env.int(
+    "ROLLOUT_GATE_MAX_SNAPSHOT_AGE_SECONDS",
+    default=2 * (SNAPSHOT_SWEEP_CADENCE_SECONDS or SNAPSHOT_MAX_STALENESS_SECONDS),
+)
 
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+# json (python-json-logger; the default when DEBUG is off) or console. Every line carries the
+# request id (config.logs); worker lines about an event or task carry its id and request id.
+LOG_FORMAT = env.str("LOG_FORMAT", default="console" if DEBUG else "json")
+if LOG_FORMAT not in ("json", "console"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be json or console, not {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "filters": {"context": {"()": "config.logs.ContextFilter"}},
+    "formatters": {
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(levelname)s %(name)s %(message)s %(request_id)s",
+            "rename_fields": {"levelname": "level", "name": "logger"},
+            "timestamp": True,
+            # Django attaches the request object to its request log records: not for the log.
+            "reserved_attrs": [*RESERVED_ATTRS, "request", "server_time"],
+        },
+        "console": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+    },
+    "handlers": {
+        "stderr": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["context"]},
+    },
+    "root": {"handlers": ["stderr"], "level": LOG_LEVEL},
+    # Django's own handlers are replaced by ours: one format for every line.
+    "loggers": {
+        "django": {"handlers": [], "level": LOG_LEVEL, "propagate": True},
+        "django.server": {"handlers": ["stderr"], "level": LOG_LEVEL, "propagate": False},
+    },
 }
 
 # --- Security (manage.py check --deploy passes with production settings) --------------
-# HSTS: sent on answers to HTTPS requests (behind the proxy: X-Forwarded-Proto, below); one year
+# Secure by default whenever DEBUG is off; each one is an environment variable.
+_SECURE_DEFAULTS = not DEBUG
+# TLS ends at a proxy that sets this header ("HEADER_AS_IN_META,value"; empty = no proxy).
+_proxy_ssl_header = env.list("SECURE_PROXY_SSL_HEADER", default=["HTTP_X_FORWARDED_PROTO", "https"])
+if _proxy_ssl_header and len(_proxy_ssl_header) != 2:
+    raise ImproperlyConfigured("SECURE_PROXY_SSL_HEADER is 'HTTP_X_FORWARDED_PROTO,https' or empty")
+SECURE_PROXY_SSL_HEADER = tuple(_proxy_ssl_header) if _proxy_ssl_header else None
+# The test suite speaks plain HTTP to its own servers.
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=_SECURE_DEFAULTS and not TESTING)
+# Probes and scrapes reach processes directly over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=_SECURE_DEFAULTS)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=_SECURE_DEFAULTS)
+# HSTS: sent on answers to HTTPS requests (behind the proxy: SECURE_PROXY_SSL_HEADER); one year
 # by default with DEBUG off, off with DEBUG on.
-SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31_536_000)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31_536_000 if _SECURE_DEFAULTS else 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=SECURE_HSTS_SECONDS > 0)
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=SECURE_HSTS_SECONDS > 0)
-if not DEBUG:
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
-    SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=True)
-    CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=True)
-    SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
 
 
 # Content-Security-Policy (Django's own middleware): scripts and styles from this origin only,

@@ -4,6 +4,7 @@ from drf_spectacular.views import SpectacularAPIView
 
 from catalog.api.exceptions import json_not_found
 from config import health
+from config.metrics import metrics_view
 
 handler404 = "config.errors.handler404"
 handler500 = "config.errors.handler500"
@@ -11,10 +12,10 @@ handler500 = "config.errors.handler500"
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("metrics", metrics_view, name="metrics"),
     path("api/schema", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/", include("catalog.api.urls")),
-    re_path(r"^api(?:/.*)?$", json_not_found),
+    re_path(r"^api(?:/.*)?$", json_not_found, name="api-not-found"),
     path("admin/", admin.site.urls),
-    path("", include("django_prometheus.urls")),
     path("", include("catalog.urls")),
 ]

@@ -16,6 +16,7 @@ from functools import lru_cache
 from django.conf import settings
 from django.core.cache import cache as shared_cache
 from django.db import DatabaseError, transaction
+from prometheus_client import Counter
 
 from flags.models import FeatureFlag, FlagChange, normalize_flag_name
 
@@ -28,6 +29,10 @@ PREVIEW_SAMPLE_SIZE = 10_000
 # e.g. Redis), checked at most once per GENERATION_CHECK_SECONDS; otherwise within the TTL.
 GENERATION_KEY = "packyard:flags:generation"
 GENERATION_CHECK_SECONDS = 1.0
+FLAG_EVALUATIONS = Counter(
+    "packyard_flag_evaluations", "Feature-flag evaluations, by flag and result", ["flag", "result"]
+)
+_evaluation_counters: dict[tuple[str, bool], Counter] = {}
 
 
 class FlagError(Exception):
@@ -158,6 +163,15 @@ _overrides: dict[str, bool] = {}
 
 def is_enabled(name: str, *, subject_key: str = "", default: bool = False) -> bool:
     name = normalize_flag_name(name)
+    result = _evaluated(name, subject_key=subject_key, default=default)
+    counter = _evaluation_counters.get((name, result))
+    if counter is None:  # labels() validates and locks: done once per (flag, result)
+        counter = _evaluation_counters[(name, result)] = FLAG_EVALUATIONS.labels(name, "on" if result else "off")
+    counter.inc()
+    return result
+
+
+def _evaluated(name: str, *, subject_key: str, default: bool) -> bool:
     if _overrides and name in _overrides:
         return _overrides[name]
     row = flag_cache.values().get(name)

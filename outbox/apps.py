@@ -8,6 +8,6 @@ class OutboxConfig(AppConfig):
     def ready(self) -> None:
         from outbox import services  # noqa: F401 - registers the outbox and relay queues
         from outbox.metrics import RelayLagCollector
-        from workers.metrics import register_collector
+        from config.metrics import register_collector
 
         register_collector(RelayLagCollector())

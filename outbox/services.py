@@ -21,6 +21,7 @@ EVENTS = register_queue(
         dead_letter_model=DomainEventDeadLetter,
         type_field="event_type",
         carried_fields=("aggregate_type", "aggregate_id"),
+        item_label="event",
     )
 )
 register_queue(RELAY)  # the relay's own delivery state (outbox.relay), claimed on the same mechanism

@@ -34,6 +34,18 @@ def _seeded_flags(request):
 
 
 @pytest.fixture
+def empty_caches():
+    """The shared cache and the per-process one start and end empty."""
+    from django.core.cache import cache, caches
+
+    cache.clear()
+    caches["local"].clear()
+    yield
+    cache.clear()
+    caches["local"].clear()
+
+
+@pytest.fixture
 def user(db):
     return get_user_model().objects.create_user(username="alice", password="alice-password-123")
 

@@ -9,7 +9,8 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from django.db import connection
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from config.metrics import render
 
 logger = logging.getLogger(__name__)
 
@@ -51,7 +52,7 @@ def start_health_server(runtime, host: str, port: int) -> ThreadingHTTPServer:
                     connection.close()
             elif self.path == "/metrics":
                 try:
-                    self._send(200, generate_latest(), CONTENT_TYPE_LATEST)
+                    self._send(200, *render())
                 finally:
                     connection.close()
             else:

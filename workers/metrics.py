@@ -6,7 +6,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from prometheus_client import Counter, Histogram
-from prometheus_client.core import REGISTRY, GaugeMetricFamily
+from prometheus_client.core import GaugeMetricFamily
+
+from config.metrics import register_collector
 
 logger = logging.getLogger(__name__)
 
@@ -81,17 +83,6 @@ class QueueDepthCollector:
         yield depth
         yield oldest
         yield dead
-
-
-_registered: set[str] = set()
-
-
-def register_collector(collector) -> None:
-    """Register a scrape-time collector once per process (apps call this from ready())."""
-    name = type(collector).__qualname__
-    if name not in _registered:
-        REGISTRY.register(collector)
-        _registered.add(name)
 
 
 def register_collectors() -> None:

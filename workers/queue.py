@@ -22,6 +22,7 @@ from django.db import IntegrityError, connection, models, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from config.logs import current_request_id
 from workers import conf
 from workers.models import DeadLetter, QueueItem, QueueStatus, TaskRun
 
@@ -112,6 +113,8 @@ class Queue:
     carried_fields: tuple[str, ...] = ()
     # The JSON field where complete_many() stores Claimed.result (None: results are not kept).
     result_field: str | None = None
+    # What an item is called in log lines: "<label>_id" and "<label>_type" (e.g. task_id).
+    item_label: str = "item"
 
     # --- enqueue ---------------------------------------------------------------------------
 
@@ -119,8 +122,11 @@ class Queue:
         """Create an item, or return the existing one holding this key (created=False).
 
         Keys must name one change or one time bucket: a second enqueue of a live key creates
-        no work. Pruning completed rows frees their keys.
+        no work. Pruning completed rows frees their keys. Without a request id of its own the item
+        takes the one bound to this context (the web request, or the event or task being worked
+        on), so what a request caused can be traced through every queue it passes.
         """
+        fields["request_id"] = (fields.get("request_id") or current_request_id())[:64]
         # Insert first (the common case is a new key); the unique key settles races. Inside the
         # caller's transaction a savepoint keeps a duplicate key from spoiling it; in autocommit
         # the INSERT is its own transaction, and wrapping it in atomic() would cost three more
@@ -145,9 +151,12 @@ class Queue:
         among them); `common` holds the fields all items share. A key that is live already (or
         repeated in `items`) creates nothing and yields the existing id with created=False.
         Concurrent producers of one key cannot make a duplicate (conflicting keys are skipped);
-        under that race both report the item as created.
+        under that race both report the item as created. Like enqueue(), items without a request
+        id take the one bound to this context.
         """
         items = list(items)
+        if items and "request_id" not in items[0]:
+            common = {**common, "request_id": (common.get("request_id") or current_request_id())[:64]}
         keys = [item["idempotency_key"] for item in items]
         with transaction.atomic():
             ids = self._ids_by_key(keys)
@@ -512,6 +521,10 @@ class Queue:
             "dead": self.dead_letter_model.objects.count(),
             "oldest_pending_age_seconds": max(0.0, (timezone.now() - oldest).total_seconds()) if oldest else 0.0,
         }
+
+    def dead_letters_since(self, when: datetime) -> int:
+        """Items dead-lettered at or after `when` (the rollout gate's dead-letter growth)."""
+        return self.dead_letter_model.objects.filter(failed_at__gte=when).count()
 
 
 _queues: dict[str, Queue] = {}

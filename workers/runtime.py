@@ -22,6 +22,7 @@ from django.db import DatabaseError, close_old_connections, connection, connecti
 from django.db.models import Q
 from django.utils import timezone
 
+from config import logs
 from workers import conf
 from workers.metrics import QUEUE_ITEM_DURATION, QUEUE_ITEMS
 from workers.queue import Claimed, Queue, TimeLimitExceeded, error_text
@@ -244,6 +245,15 @@ class WorkerRuntime:
             held.thread = threading.current_thread()
             held.started = time.monotonic()
         item.started_at = timezone.now()
+        with self._log_context(item):
+            return self._run_item(item)
+
+    def _log_context(self, item: Claimed):
+        """Log lines about the item (and items it enqueues) carry its ids and its request id."""
+        label = self.queue.item_label
+        return logs.bound(request_id=item.request_id, **{f"{label}_id": item.id, f"{label}_type": item.type})
+
+    def _run_item(self, item: Claimed) -> bool:
         runner = self.resolve(item)
         started = time.monotonic()
         try:
@@ -272,6 +282,13 @@ class WorkerRuntime:
             with self._lock:
                 if item.id in self._held:
                     self._held[item.id].started = None  # finished: out of the time-limit watch
+            logger.debug(
+                "worker %s: %s #%s ran in %.1f ms",
+                self.options.worker_id,
+                item.type,
+                item.id,
+                (time.monotonic() - started) * 1000,
+            )
             return True
         finally:
             QUEUE_ITEM_DURATION.labels(self.queue.name, item.type).observe(time.monotonic() - started)
@@ -336,9 +353,10 @@ class WorkerRuntime:
         for held in overdue:
             item = held.item
             limit = item.time_limit or self.options.time_limit
-            logger.error(
-                "worker %s: %s #%s exceeded the %ss time limit", self.options.worker_id, item.type, item.id, limit
-            )
+            with self._log_context(item):
+                logger.error(
+                    "worker %s: %s #%s exceeded the %ss time limit", self.options.worker_id, item.type, item.id, limit
+                )
             # The stuck thread is abandoned (Python cannot kill it); its late result is fenced off.
             error = error_text(TimeLimitExceeded(f"ran over {limit}s"))
             self._finish([item], lambda i=item, e=error: self.queue.fail(i, worker_id=self.options.worker_id, error=e))

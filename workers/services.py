@@ -19,6 +19,7 @@ TASKS = register_queue(
         type_field="task_type",
         carried_fields=("cohort_bucket",),
         result_field="result",
+        item_label="task",
     )
 )
 
@@ -32,11 +33,13 @@ def enqueue_task(
     available_at: datetime | None = None,
     cohort_key: str | None = None,
     max_attempts: int = 5,
+    request_id: str = "",
 ) -> tuple[WorkerTask, bool]:
     """Create a task, or return the live one holding this idempotency key (created=False).
 
     The cohort bucket is fixed now, from the cohort key (default: the idempotency key), so
-    a task's routing never changes while it waits.
+    a task's routing never changes while it waits. `request_id` defaults to the one bound to
+    this context (config.logs): the request, event or task that caused this one.
     """
     return TASKS.enqueue(
         idempotency_key=idempotency_key,
@@ -46,6 +49,7 @@ def enqueue_task(
         available_at=available_at or timezone.now(),
         cohort_bucket=subject_bucket(cohort_key or idempotency_key),
         max_attempts=max_attempts,
+        request_id=request_id,
     )
 
 

@@ -72,17 +72,10 @@ def make_pack(
 
 
 @pytest.fixture(autouse=True)
-def _no_anonymous_read_cache(settings):
+def _no_anonymous_read_cache(settings, empty_caches):
     """Tests read their own writes; the anonymous read cache has tests of its own."""
-    from django.core.cache import cache, caches
-
     settings.API_ANONYMOUS_CACHE_SECONDS = 0
     settings.API_ANONYMOUS_LOCAL_SECONDS = 0
-    cache.clear()
-    caches["local"].clear()
-    yield
-    cache.clear()
-    caches["local"].clear()
 
 
 @pytest.fixture

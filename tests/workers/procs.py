@@ -66,6 +66,13 @@ def start(command: str, *args: str, log_dir: Path, name: str, env: dict | None =
     )
 
 
+def free_port() -> int:
+    """A loopback port the OS just handed out (for servers that cannot report the one they bound)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 def wait_for(condition, *, timeout: float, interval: float = 0.2, message: str = "condition") -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -197,6 +197,16 @@ def test_health_port_serves_health_readiness_and_metrics(tmp_path):
         metrics = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()
         assert 'packyard_queue_depth{queue="tasks",status="pending"}' in metrics
         assert "packyard_queue_oldest_age_seconds" in metrics
+        # The same families as the web's /metrics, so one scrape config and one set of rules fit both.
+        for family in (
+            "packyard_http_requests_total counter",
+            "packyard_http_request_duration_ms histogram",
+            "packyard_http_slo_violation_total counter",
+            "packyard_flag_evaluations_total counter",
+            "packyard_queue_items_total counter",
+            "packyard_snapshot_stalest_age_seconds gauge",
+        ):
+            assert f"# TYPE {family}" in metrics, family
     finally:
         assert procs.stop([worker]) == [0], procs.logs(tmp_path)
 
