@@ -1,6 +1,8 @@
-"""Peak memory and time of converting the largest accepted sticker uploads (target < 256 MB).
+"""Peak memory and time of converting the worst accepted sticker uploads (target < 256 MB), and
+whether every output meets WhatsApp's limits (512x512 WebP, static <= 100 KB, animated <= 500 KB,
+<= 10 s, frames >= 8 ms).
 
-    .venv/bin/python bench/upload_memory_bench.py [--case gif-240x1024 ...] [--json-out FILE]
+    .venv/bin/python bench/upload_memory_bench.py [--case gif-100x1024 ...] [--json-out FILE]
 
 Each input is built by one child process (--build) into a temporary file and converted by a
 fresh second child (--child) that sets up Django, reads the file and calls
@@ -12,14 +14,20 @@ Pillow nor Django and builds nothing itself: Linux carries the high-water RSS of
 that spawns a child into the child's ru_maxrss.
 
 Cases, all at the limits convert_upload accepts (20 MiB source, 4096 px a side — 2048 for WebP
-sources —, 240 frames, 240 Mi decoded pixels across frames):
-  gif-240x1024   240 full-canvas frames of 1024x1024 (exactly the pixel budget): the most frames
-  gif-240x1024-noisy  the same with a moving 192x192 block of noise in every frame: no quality
-                 step gets the output under 500 KB, so every encoding attempt runs (slowest case)
-  webp-60x2048   animated WebP, 60 RGBA frames of 2048x2048 (exactly the pixel budget): the largest WebP frames
-  gif-15x4096    animated GIF, 15 frames of 4096x4096
+sources —, 240 frames, STICKER_UPLOAD_MAX_TOTAL_PIXELS = 100 Mi decoded pixels across frames):
+  gif-100x1024   100 full-canvas frames of 1024x1024 (exactly the pixel budget)
+  gif-100x1024-noisy  the same with a moving 384x384 block of noise in every frame: the quality
+                 steps cannot get it under 500 KB, so the frame rate is lowered too (slowest case)
+  gif-240x660    the most frames: 240 of 660x660 (the pixel budget), 40 ms each
+  webp-25x2048   animated WebP, 25 RGBA frames of 2048x2048 (the pixel budget): the largest WebP frames
+  gif-6x4096     animated GIF, 6 frames of 4096x4096
   png-4096       static RGBA PNG of 4096x4096
   webp-2048      static RGBA WebP of 2048x2048 (Pillow decodes every WebP with the animation decoder)
+  gif-240x1024-refused  240 frames of 1024x1024 (2.4x the budget, accepted before the budget):
+                 how fast it is refused
+  old-gif-240x1024, old-gif-240x1024-noisy  the worst inputs the previous limits accepted (240 frames
+                 of 1024x1024, plain and with a 192x192 noise block), converted by today's code under
+                 those limits (240 Mi pixels, no wall clock) in the same run: the baseline
 Frames are a moving diagonal pattern with shapes: every frame differs from the previous one over
 the whole canvas (no cropped sub-frames), yet it compresses to fit under 20 MiB.
 """
@@ -39,7 +47,20 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-CASES = ("gif-240x1024", "gif-240x1024-noisy", "webp-60x2048", "gif-15x4096", "png-4096", "webp-2048")
+CASES = (
+    "gif-100x1024",
+    "gif-100x1024-noisy",
+    "gif-240x660",
+    "webp-25x2048",
+    "gif-6x4096",
+    "png-4096",
+    "webp-2048",
+    "gif-240x1024-refused",
+    "old-gif-240x1024",
+    "old-gif-240x1024-noisy",
+)
+# Converted under the previous limits (240 Mi pixels, no wall clock): the baseline of this run.
+OLD_LIMITS = {"STICKER_UPLOAD_MAX_TOTAL_PIXELS": str(240 * 1024 * 1024), "STICKER_UPLOAD_CONVERT_MAX_SECONDS": "600"}
 TARGET_MIB = 256
 
 
@@ -68,34 +89,38 @@ def palette_frame(size: int, shift: int, period: int):
     return frame
 
 
+def gif(frames, duration: int) -> bytes:
+    buffer = io.BytesIO()
+    frames[0].save(buffer, "GIF", save_all=True, append_images=frames[1:], duration=duration, loop=0, optimize=False)
+    return buffer.getvalue()
+
+
 def build(case: str) -> tuple[bytes, str]:
     from PIL import Image
 
-    if case == "gif-240x1024-noisy":
+    if case in ("gif-100x1024-noisy", "old-gif-240x1024-noisy"):
+        # The old case keeps the block it had (a 384x384 block in 240 frames is over 20 MiB).
+        count, block = (100, 384) if case.startswith("gif") else (240, 192)
         randbytes = random.Random(240).randbytes
         frames = []
-        for index in range(240):
+        for index in range(count):
             frame = palette_frame(1024, index, 64)
-            noise = Image.frombytes("P", (192, 192), randbytes(192 * 192))
-            frame.paste(noise, ((index * 13) % (1024 - 192), (index * 7) % (1024 - 192)))
+            noise = Image.frombytes("P", (block, block), randbytes(block * block))
+            frame.paste(noise, ((index * 13) % (1024 - block), (index * 7) % (1024 - block)))
             frames.append(frame)
-        buffer = io.BytesIO()
-        frames[0].save(buffer, "GIF", save_all=True, append_images=frames[1:], duration=40, loop=0, optimize=False)
-        return buffer.getvalue(), "GIF, 240 frames of 1024x1024 with a 192x192 noise block, 40 ms each"
-
-    if case == "gif-240x1024":
+        return gif(frames, 40), f"GIF, {count} frames of 1024x1024 with a {block}x{block} noise block, 40 ms each"
+    if case == "gif-100x1024":
+        return gif([palette_frame(1024, index, 64) for index in range(100)], 40), "GIF, 100 frames of 1024x1024, 40 ms"
+    if case == "gif-240x660":
+        return gif([palette_frame(660, index, 64) for index in range(240)], 40), "GIF, 240 frames of 660x660, 40 ms"
+    if case in ("gif-240x1024-refused", "old-gif-240x1024"):
         frames = [palette_frame(1024, index, 64) for index in range(240)]
-        buffer = io.BytesIO()
-        frames[0].save(buffer, "GIF", save_all=True, append_images=frames[1:], duration=40, loop=0, optimize=False)
-        return buffer.getvalue(), "GIF, 240 frames of 1024x1024, 40 ms each"
-    if case == "gif-15x4096":
-        frames = [palette_frame(4096, index * 8, 256) for index in range(15)]
-        buffer = io.BytesIO()
-        frames[0].save(buffer, "GIF", save_all=True, append_images=frames[1:], duration=100, loop=0, optimize=False)
-        return buffer.getvalue(), "GIF, 15 frames of 4096x4096, 100 ms each"
-    if case == "webp-60x2048":
+        return gif(frames, 40), "GIF, 240 frames of 1024x1024, 40 ms"
+    if case == "gif-6x4096":
+        return gif([palette_frame(4096, index * 8, 256) for index in range(6)], 100), "GIF, 6 frames of 4096x4096"
+    if case == "webp-25x2048":
         frames = []
-        for index in range(60):
+        for index in range(25):
             grey = pattern(2048, index * 8, 256)
             alpha = grey.point(lambda value: 0 if value < 40 else 255)  # transparent holes
             frames.append(Image.merge("RGBA", (grey, grey.point(lambda value: 255 - value), grey, alpha)))
@@ -103,7 +128,7 @@ def build(case: str) -> tuple[bytes, str]:
         frames[0].save(
             buffer, "WEBP", save_all=True, append_images=frames[1:], duration=100, loop=0, quality=50, method=0
         )
-        return buffer.getvalue(), "animated WebP, 60 RGBA frames of 2048x2048, 100 ms each"
+        return buffer.getvalue(), "animated WebP, 25 RGBA frames of 2048x2048, 100 ms each"
     if case in ("png-4096", "webp-2048"):
         size, fmt = (4096, "PNG") if case == "png-4096" else (2048, "WEBP")
         grey = pattern(size, 0, 256)
@@ -139,12 +164,17 @@ def build_child(case: str, path: Path) -> None:
 def child(path: Path) -> None:
     """Convert one upload and print a JSON line about it."""
     setup_django()
-    from catalog.services.images import convert_upload
+    from catalog.services.images import ImageRejected, convert_upload, whatsapp_violations
 
     data = path.read_bytes()
     baseline_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     started = time.perf_counter()
-    result = convert_upload(data)
+    try:
+        result = convert_upload(data)
+    except ImageRejected as error:
+        seconds = time.perf_counter() - started
+        print(json.dumps({"seconds": round(seconds, 3), "baseline_rss_kib": baseline_kib, "refused": error.code}))
+        return
     seconds = time.perf_counter() - started
     print(
         json.dumps(
@@ -154,15 +184,19 @@ def child(path: Path) -> None:
                 "output_bytes": len(result.data),
                 "frame_count": result.frame_count,
                 "is_animated": result.is_animated,
+                "whatsapp_violations": whatsapp_violations(result.data),
             }
         )
     )
 
 
-def run_child(*arguments: str) -> dict:
+def run_child(*arguments: str, env: dict | None = None) -> dict:
     """Run this script with ``arguments``; its last JSON line plus its own peak RSS."""
     process = subprocess.Popen(
-        [sys.executable, str(Path(__file__).resolve()), *arguments], stdout=subprocess.PIPE, text=True
+        [sys.executable, str(Path(__file__).resolve()), *arguments],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **(env or {})},
     )
     assert process.stdout is not None
     output = process.stdout.read()
@@ -195,14 +229,20 @@ def main() -> None:
         for case in args.case:
             path = Path(tmp) / case
             built = run_child("--build", case, str(path))
-            converted = run_child("--child", str(path))
+            converted = run_child("--child", str(path), env=OLD_LIMITS if case.startswith("old-") else None)
             overall_kib = max(overall_kib, converted["peak_rss_kib"])
             report = {"input": built["input"], "input_bytes": built["input_bytes"], **converted}
             results[case] = report
             peak_mib = report["peak_rss_kib"] / 1024
+            if "refused" in report:
+                outcome = f"refused {report['refused']}"
+            else:
+                whatsapp = (
+                    "meets WhatsApp limits" if not report["whatsapp_violations"] else report["whatsapp_violations"]
+                )
+                outcome = f"{report['output_bytes'] / 1024:.0f} KB WebP, {report['frame_count']} frame(s), {whatsapp}"
             print(
-                f"{case}: {report['input']} ({report['input_bytes'] / 2**20:.1f} MiB) -> "
-                f"{report['output_bytes'] / 1024:.0f} KB WebP, {report['frame_count']} frame(s); "
+                f"{case}: {report['input']} ({report['input_bytes'] / 2**20:.1f} MiB) -> {outcome}; "
                 f"peak RSS {peak_mib:.0f} MiB (baseline {report['baseline_rss_kib'] / 1024:.0f} MiB), "
                 f"{report['seconds']:.2f} s [{'ok' if peak_mib < TARGET_MIB else 'OVER'} vs {TARGET_MIB} MiB]"
             )

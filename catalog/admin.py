@@ -11,10 +11,10 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from catalog import models
+from catalog import models, selectors
 from catalog.errors import CatalogError
 from catalog.selectors import normal_pack_key
-from catalog.services import assets, creators, moderation
+from catalog.services import assets, creators, moderation, viewers
 
 
 def _run_each(modeladmin, request, queryset, service, done: str) -> None:
@@ -110,6 +110,7 @@ class StickerPackAdmin(admin.ModelAdmin):
         "pack_status",
         "is_auto_pack",
         "is_sensitive",
+        "suppressed",
         "updated_at",
         "deleted_at",
     ]
@@ -136,8 +137,14 @@ class StickerPackAdmin(admin.ModelAdmin):
         "moderated_at",
     ]
     inlines = [StickerPackItemInline, PackModerationChangeInline]
-    list_select_related = ["owner"]
+    list_select_related = ["owner", "engagement"]
     actions = MODERATION_ACTIONS
+
+    @admin.display(description="suppressed", ordering="engagement__suppressed_count")
+    def suppressed(self, pack):
+        """Anonymous interactions the per-network caps kept out of its counters."""
+        engagement = getattr(pack, "engagement", None)
+        return engagement.suppressed_count if engagement else 0
 
     def get_readonly_fields(self, request, obj=None):
         # The key is the pack's URL (and its cache entries): fixed once created.
@@ -362,18 +369,85 @@ class AssetClassificationAdmin(admin.ModelAdmin):
 
 @admin.register(models.PackEngagement)
 class PackEngagementAdmin(admin.ModelAdmin):
-    list_display = ["pack", "open_count", "like_count", "dislike_count", "download_count", "updated_at"]
+    """Counters move only through the engagement service: read-only here. `suppressed_count`: anonymous
+    interactions kept out of the counters by the per-network caps."""
+
+    list_display = [
+        "pack",
+        "open_count",
+        "like_count",
+        "dislike_count",
+        "download_count",
+        "suppressed_count",
+        "updated_at",
+    ]
     search_fields = ["pack__name", "pack__pack_key"]
     raw_id_fields = ["pack"]
+    ordering = ["-suppressed_count", "-pack_id"]
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class NetworkKeyFilterForm(forms.Form):
+    address = forms.CharField(
+        required=False, max_length=64, help_text="an IPv4 or IPv6 address: shows its network's key"
+    )
 
 
 @admin.register(models.InteractionEvent)
 class InteractionEventAdmin(admin.ModelAdmin):
-    list_display = ["pack", "interaction", "source", "created_at"]
-    list_filter = ["interaction", "source"]
-    search_fields = ["pack__pack_key"]
+    """The interaction log; `counted` false = suppressed by a per-network cap. The "networks over
+    the caps" page lists the networks suppressed most in the last day (keys are keyed hashes of the
+    network: search by an address to find its rows)."""
+
+    list_display = ["pack", "interaction", "counted", "source", "short_network", "created_at"]
+    list_filter = ["counted", "interaction", "source"]
+    search_fields = ["pack__pack_key", "=network_key"]
+    search_help_text = "a pack key, a network key, or an IP address (matched by its network key)"
     raw_id_fields = ["pack"]
     date_hierarchy = "created_at"
+    change_list_template = "admin/catalog/interactionevent/change_list.html"
+
+    @admin.display(description="network", ordering="network_key")
+    def short_network(self, event):
+        return event.network_key[:12] or "-"
+
+    def get_search_results(self, request, queryset, search_term):
+        from config.client import network_of
+
+        if search_term and network_of(search_term.strip()):
+            return queryset.filter(network_key=viewers.network_key_of(search_term.strip())), False
+        return super().get_search_results(request, queryset, search_term)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(self.networks_view)
+        return [path("networks/", view, name="catalog_engagement_networks"), *super().get_urls()]
+
+    def networks_view(self, request):
+        from datetime import timedelta
+
+        from django.utils import timezone
+
+        form = NetworkKeyFilterForm(request.GET or None)
+        looked_up = None
+        if form.is_valid() and form.cleaned_data["address"]:
+            looked_up = viewers.network_key_of(form.cleaned_data["address"].strip())
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Networks over the engagement caps (last 24 hours)",
+            "opts": self.model._meta,
+            "networks": selectors.networks_over_caps(since=timezone.now() - timedelta(days=1)),
+            "form": form,
+            "looked_up": looked_up,
+        }
+        return TemplateResponse(request, "admin/catalog/interactionevent/networks.html", context)
 
 
 @admin.register(models.PackScoreSnapshot)

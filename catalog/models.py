@@ -230,6 +230,8 @@ class PackEngagement(models.Model):
     like_count = models.PositiveIntegerField(default=0)
     dislike_count = models.PositiveIntegerField(default=0)
     download_count = models.PositiveIntegerField(default=0)
+    # Anonymous interactions beyond a per-network cap: recorded, never counted (staff see this).
+    suppressed_count = models.PositiveIntegerField(default=0)
     updated_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:
@@ -244,13 +246,21 @@ class Interaction(models.TextChoices):
 
 
 class InteractionEvent(models.Model):
-    """Append-only log of interactions, pruned by age."""
+    """Append-only log of interactions, pruned by age.
+
+    `counted` is false for an anonymous interaction beyond its network's cap (suppressed): it moved
+    no counter, and ranking, trend and stats read counted rows only. `network_key` is a keyed hash
+    of an anonymous actor's network identity (catalog.services.viewers.network_key; empty for
+    logged-in users): what the caps count by.
+    """
 
     pack = models.ForeignKey(StickerPack, on_delete=models.CASCADE, related_name="interactions")
     interaction = models.CharField(max_length=16, choices=Interaction.choices)
     actor_key = models.CharField(max_length=64)
     session_key = models.CharField(max_length=64, blank=True, default="")
     source = models.CharField(max_length=32, blank=True, default="api")
+    counted = models.BooleanField(default=True)
+    network_key = models.CharField(max_length=64, blank=True, default="")
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -258,6 +268,11 @@ class InteractionEvent(models.Model):
             models.Index(fields=["pack", "interaction", "created_at"], name="interaction_window_idx"),
             models.Index(fields=["pack", "actor_key", "interaction", "created_at"], name="interaction_actor_idx"),
             models.Index(fields=["created_at"], name="interaction_created_idx"),
+            # The caps: a network's counted interactions of a kind over a day, and on one pack.
+            models.Index(
+                fields=["network_key", "counted", "interaction", "created_at"], name="interaction_network_idx"
+            ),
+            models.Index(fields=["network_key", "counted", "pack", "created_at"], name="interaction_network_pack_idx"),
         ]
 
     def __str__(self) -> str:

@@ -20,12 +20,13 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
-from rest_framework.throttling import ScopedRateThrottle
 
 from catalog import selectors
+from catalog.api.throttles import NetworkScopedThrottle
 from catalog.errors import CatalogError, InvalidInput, NotAllowed, PackNotFound
 from catalog.forms import PackForm
 from catalog.services import assets, engagement, packs, reads, uploads, viewers
+from catalog.validation import bounded_int
 
 # (value of `sort` in the page's links, label); values are the API's sort names.
 SORTS = [
@@ -49,7 +50,7 @@ def _request_id(request) -> str:
 def _throttled(request, scope: str) -> bool:
     """The API's throttle for `scope` (same counters), for the page forms that do what an API
     call does; True when the request is over the rate."""
-    return not ScopedRateThrottle().allow_request(request, SimpleNamespace(throttle_scope=scope))
+    return not NetworkScopedThrottle().allow_request(request, SimpleNamespace(throttle_scope=scope))
 
 
 # --- Browse -------------------------------------------------------------------------------
@@ -162,6 +163,7 @@ def pack_engage(request, pack_key: str, interaction: str):
             interaction=interaction,
             viewer=request.user,
             actor_key=viewers.actor_key(request),
+            network_key=viewers.anonymous_network_key(request),
             session_key=viewers.session_key(request),
             source="web",
             request_id=_request_id(request),
@@ -300,7 +302,9 @@ def pack_upload(request, pack_key: str):
 
 @owner_action
 def sticker_move(request, pack_key: str, sticker_id: int):
-    position = reads.parse_int(request.POST.get("position"), "position", default=0, low=1)
+    position = bounded_int(
+        request.POST.get("position"), "position", default=0, low=1, high=settings.STICKER_PACK_MAX_ITEMS
+    )
     packs.sticker_move(
         user=request.user, pack_key=pack_key, asset_id=sticker_id, position=position, request_id=_request_id(request)
     )

@@ -2,20 +2,26 @@
 
 from django.views import defaults
 
-from catalog.api.exceptions import json_not_found, json_server_error
+from catalog.api.exceptions import json_bad_request, json_not_found, json_server_error
 
 
-def _is_api(request) -> bool:
+def is_api(request) -> bool:
     return request.path == "/api" or request.path.startswith("/api/")
 
 
+def handler400(request, exception):
+    if is_api(request):
+        return json_bad_request(request, exception)
+    return defaults.bad_request(request, exception)
+
+
 def handler404(request, exception):
-    if _is_api(request):
+    if is_api(request):
         return json_not_found(request, exception)
     return defaults.page_not_found(request, exception)
 
 
 def handler500(request):
-    if _is_api(request):
+    if is_api(request):
         return json_server_error(request)
     return defaults.server_error(request)

@@ -24,6 +24,9 @@ from django.http import HttpResponse, JsonResponse
 from django.urls import Resolver404, resolve
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
 from prometheus_client.core import REGISTRY
+from rest_framework.settings import api_settings
+
+from config.client import client_address
 
 logger = logging.getLogger(__name__)
 
@@ -187,11 +190,13 @@ def _bearer_ok(request) -> bool:
 
 
 def _address_ok(request) -> bool:
-    # A proxied request's peer is the proxy, not the client: the address list cannot vouch for it.
-    if "HTTP_X_FORWARDED_FOR" in request.META or "HTTP_FORWARDED" in request.META:
+    # The one client address (config.client, NUM_PROXIES). With no trusted proxy, a request that says
+    # it was proxied has a peer that is the proxy, not the client: the address list cannot vouch for it.
+    forwarded = "HTTP_X_FORWARDED_FOR" in request.META or "HTTP_FORWARDED" in request.META
+    if forwarded and not api_settings.NUM_PROXIES:
         return False
     try:
-        address = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
+        address = ipaddress.ip_address(client_address(request))
     except ValueError:
         return False
     return any(address in network for network in _networks(tuple(settings.METRICS_ALLOWED_IPS)))

@@ -6,6 +6,7 @@ With no environment at all it runs embedded: SQLite, local file storage, local-m
 
 import os
 import sys
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -40,6 +41,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "axes",
     "flags",
     "workers",
     "outbox",
@@ -66,6 +68,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "catalog.viewer_cookie.ViewerCookieMiddleware",
+    # Last: it turns a login lockout flagged by the authentication backend into a 429.
+    "axes.middleware.AxesMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
@@ -140,6 +145,17 @@ CACHES = {
     # Per-process, for copies that may be a second old (catalog.api.cache).
     "local": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "packyard-local"},
 }
+# Throttle counters live apart from cached reads, so no flood of reads can evict them: the shared
+# cache (Redis) under its own prefix in production; embedded, a local-memory cache of its own, large
+# enough not to cull under load (an entry is ~100 bytes: 200,000 of them are ~20 MB).
+if env.str("CACHE_URL", default=""):
+    CACHES["throttle"] = {**CACHES["default"], "KEY_PREFIX": "throttle"}
+else:
+    CACHES["throttle"] = {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "packyard-throttle",
+        "OPTIONS": {"MAX_ENTRIES": env.int("THROTTLE_LOCAL_MAX_ENTRIES", default=200_000)},
+    }
 
 # --- Auth -----------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -152,6 +168,19 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/my/"
 LOGOUT_REDIRECT_URL = "/"
+# django-axes: failed logins (the admin's and POST /api/auth/token's) are counted per network
+# identity and per username; either one over the limit locks out until the cool-off ends or staff
+# delete the lockout in the admin ("Access attempts").
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=10)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
+AXES_CLIENT_IP_CALLABLE = "config.client.network_identity"
+AXES_USERNAME_CALLABLE = "config.lockout.lockout_username"
+AXES_LOCKOUT_CALLABLE = "config.lockout.lockout_response"
+AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False  # more failures do not keep someone else locked out forever
+AXES_DISABLE_ACCESS_LOG = True  # successful logins are not recorded (no personal data kept for them)
 if TESTING:
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
@@ -229,10 +258,16 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
     "EXCEPTION_HANDLER": "catalog.api.exceptions.api_exception_handler",
+    "DEFAULT_PARSER_CLASSES": ["catalog.api.parsers.BoundedJSONParser"],
+    # Trusted reverse proxies in front of the web processes (config.client): 0 = X-Forwarded-For is
+    # never read. Behind one nginx that appends $remote_addr: 1.
+    "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
     "DEFAULT_THROTTLE_RATES": {
         "engagement": env.str("THROTTLE_ENGAGEMENT_RATE", default="120/min"),
         "upload": env.str("THROTTLE_UPLOAD_RATE", default="60/min"),
         "auth": env.str("THROTTLE_AUTH_RATE", default="20/min"),
+        "auth_username": env.str("THROTTLE_AUTH_USERNAME_RATE", default="10/min"),
+        "viewer_key": env.str("THROTTLE_VIEWER_KEY_RATE", default="30/hour"),
     },
 }
 SPECTACULAR_SETTINGS = {
@@ -248,6 +283,19 @@ STICKER_PACK_MAX_PACKS_PER_OWNER = env.int("STICKER_PACK_MAX_PACKS_PER_OWNER", d
 STICKER_UPLOAD_SOURCE_MAX_BYTES = env.int("STICKER_UPLOAD_SOURCE_MAX_BYTES", default=20 * 1024 * 1024)
 SNAPSHOT_MAX_STALENESS_SECONDS = env.int("SNAPSHOT_MAX_STALENESS_SECONDS", default=900)
 ENGAGEMENT_DEDUPE_WINDOW_SECONDS = env.int("ENGAGEMENT_DEDUPE_WINDOW_SECONDS", default=3600)
+# Per network identity (config.client.network_identity: the client address, IPv6 by /64), over the
+# last 24 hours: counted anonymous likes+dislikes per pack and over all packs, opens and downloads
+# likewise. Beyond a cap the request still answers 200 and the interaction is kept as suppressed.
+ENGAGEMENT_ANON_PER_NETWORK_PER_PACK = env.int("ENGAGEMENT_ANON_PER_NETWORK_PER_PACK", default=3)
+ENGAGEMENT_ANON_PER_NETWORK_PER_DAY = env.int("ENGAGEMENT_ANON_PER_NETWORK_PER_DAY", default=200)
+ENGAGEMENT_ANON_OPENS_PER_NETWORK_PER_PACK = env.int("ENGAGEMENT_ANON_OPENS_PER_NETWORK_PER_PACK", default=20)
+ENGAGEMENT_ANON_OPENS_PER_NETWORK_PER_DAY = env.int("ENGAGEMENT_ANON_OPENS_PER_NETWORK_PER_DAY", default=2000)
+ENGAGEMENT_ANON_DOWNLOADS_PER_NETWORK_PER_PACK = env.int("ENGAGEMENT_ANON_DOWNLOADS_PER_NETWORK_PER_PACK", default=10)
+ENGAGEMENT_ANON_DOWNLOADS_PER_NETWORK_PER_DAY = env.int("ENGAGEMENT_ANON_DOWNLOADS_PER_NETWORK_PER_DAY", default=500)
+# The signed anonymous viewer id (catalog.services.viewers): its cookie, set by the pages and the
+# first engagement; non-browser clients get one from POST /api/viewer-key and send X-Viewer-Key.
+VIEWER_COOKIE_NAME = env.str("VIEWER_COOKIE_NAME", default="packyard_viewer")
+VIEWER_COOKIE_MAX_AGE_SECONDS = env.int("VIEWER_COOKIE_MAX_AGE_SECONDS", default=365 * 24 * 3600)
 SNAPSHOT_SWEEP_CADENCE_SECONDS = env.int("SNAPSHOT_SWEEP_CADENCE_SECONDS", default=600)
 SNAPSHOT_REFRESH_COALESCE_SECONDS = env.int("SNAPSHOT_REFRESH_COALESCE_SECONDS", default=10)
 # Weights of pack_score (SPEC §2.2); keys: confidence, engagement, quality, diversity, duplicate.
@@ -270,7 +318,12 @@ ORPHAN_ASSET_RETENTION_DAYS = env.int("ORPHAN_ASSET_RETENTION_DAYS", default=30)
 STICKER_UPLOAD_MAX_DIMENSION = env.int("STICKER_UPLOAD_MAX_DIMENSION", default=4096)
 STICKER_UPLOAD_MAX_WEBP_DIMENSION = env.int("STICKER_UPLOAD_MAX_WEBP_DIMENSION", default=2048)
 STICKER_UPLOAD_MAX_FRAMES = env.int("STICKER_UPLOAD_MAX_FRAMES", default=240)
-STICKER_UPLOAD_MAX_TOTAL_PIXELS = env.int("STICKER_UPLOAD_MAX_TOTAL_PIXELS", default=240 * 1024 * 1024)
+# Pixels decoded across all frames of one pass over an animation (frames x width x height): 100
+# frames of 1024x1024, 240 of 660x660, 6 of 4096x4096. Bounds the work an upload can ask for
+# (bench/upload_memory_bench.py measures the worst accepted inputs).
+STICKER_UPLOAD_MAX_TOTAL_PIXELS = env.int("STICKER_UPLOAD_MAX_TOTAL_PIXELS", default=100 * 1024 * 1024)
+# Wall-clock budget of one conversion; over it: 422 IMAGE_TOO_COMPLEX.
+STICKER_UPLOAD_CONVERT_MAX_SECONDS = env.float("STICKER_UPLOAD_CONVERT_MAX_SECONDS", default=15.0)
 WHATSAPP_BOT_PHONE = env.str("WHATSAPP_BOT_PHONE", default="")
 WHATSAPP_MESSAGE_TEMPLATE = env.str("WHATSAPP_MESSAGE_TEMPLATE", default="/pack send {{pack_key}}")
 SUPPORT_WHATSAPP_PHONE = env.str("SUPPORT_WHATSAPP_PHONE", default=WHATSAPP_BOT_PHONE)
@@ -296,6 +349,9 @@ AUTO_PACK_LOCK_TTL_SECONDS = env.int("AUTO_PACK_LOCK_TTL_SECONDS", default=900)
 # STICKER_UPLOAD_SOURCE_MAX_BYTES and spill to a temporary file above 2.5 MB.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+# Fields and files one form body (or query string) may carry; more: 400 TOO_MANY_FIELDS (JSON under /api).
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 1000
+DATA_UPLOAD_MAX_NUMBER_FILES = 10
 # Whole request bodies (multipart included) above this are refused with 413 before parsing.
 REQUEST_BODY_MAX_BYTES = env.int("REQUEST_BODY_MAX_BYTES", default=STICKER_UPLOAD_SOURCE_MAX_BYTES + 1024 * 1024)
 

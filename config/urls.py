@@ -6,6 +6,7 @@ from catalog.api.exceptions import json_not_found
 from config import health
 from config.metrics import metrics_view
 
+handler400 = "config.errors.handler400"
 handler404 = "config.errors.handler404"
 handler500 = "config.errors.handler500"
 

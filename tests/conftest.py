@@ -110,3 +110,14 @@ def object_storage(settings, s3_server):
     cache.delete(objectstore.HEALTH_KEY)
     if not s3_server.running:  # a test stopped it
         s3_server.start()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_throttles():
+    """Throttle counters (their own local-memory cache in the embedded default) start empty in
+    every test: one test's requests never throttle the next one's."""
+    from django.core.cache import caches
+
+    caches["throttle"].clear()
+    yield
+    caches["throttle"].clear()

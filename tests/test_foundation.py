@@ -47,6 +47,9 @@ def test_readme_logins_authenticate_after_seed_demo(client, settings):
     from pathlib import Path
 
     from django.contrib.auth import authenticate
+    from django.test import RequestFactory
+
+    request = RequestFactory().post("/admin/login/")  # the login lockout (django-axes) needs the request
 
     readme = Path(__file__).resolve().parent.parent.joinpath("README.md").read_text()
     logins = dict(re.findall(r"`(\w+)` / `([^`]+)`", readme))
@@ -54,8 +57,8 @@ def test_readme_logins_authenticate_after_seed_demo(client, settings):
     settings.DEBUG = True  # make run seeds in DEBUG; the demo superuser exists only there
     call_command("seed_demo", packs=1)
     for username, password in logins.items():
-        assert authenticate(username=username, password=password) is not None, username
-    assert authenticate(username="admin", password=logins["admin"]).is_superuser
+        assert authenticate(request, username=username, password=password) is not None, username
+    assert authenticate(request, username="admin", password=logins["admin"]).is_superuser
     response = client.post(
         "/api/auth/token", {"username": "demo", "password": logins["demo"]}, content_type="application/json"
     )

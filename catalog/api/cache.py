@@ -24,11 +24,12 @@ stale-while-revalidate=API_ANONYMOUS_STALE_SECONDS` (30 + 30 s by default).
 """
 
 import hashlib
-import re
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.cache import cache, caches
 from django.http import HttpResponse
+from django.urls import Resolver404, resolve
 from django.utils.cache import patch_cache_control, patch_vary_headers
 
 from catalog.selectors import normal_pack_key
@@ -36,7 +37,6 @@ from catalog.services.readcache import generation_key
 from catalog.services.reads import snapshot_reads_on
 from catalog.services.viewers import actor_key
 
-CACHEABLE = re.compile(r"^/api/sticker-packs(?:/(?!me$)[-a-zA-Z0-9_]+)?$|^/api/marketplace/stats$")
 FIXED_NAMES = {"stats", "creators", "orphan-stickers", "support"}
 KEY_PREFIX = "catalog:anon:"
 
@@ -77,6 +77,25 @@ def _detail_name(path: str) -> str:
     return "" if name in FIXED_NAMES else name
 
 
+def cache_query_params(request) -> tuple[str, ...] | None:
+    """The query parameters the view behind this path reads (its `cache_query_params`), or None
+    when its answers are not for the read cache."""
+    if not request.path.startswith("/api/"):
+        return None
+    try:
+        match = resolve(request.path_info)
+    except Resolver404:
+        return None
+    return getattr(getattr(match.func, "view_class", None), "cache_query_params", None)
+
+
+def query_key(request, names: tuple[str, ...]) -> str:
+    """The known parameters' values (the last of each, as the views read them), in a fixed order:
+    a parameter the view never reads cannot make a new entry."""
+    query = request.GET
+    return urlencode([(name, query[name]) for name in sorted(names) if name in query])
+
+
 def _anonymous(request) -> bool:
     return "HTTP_AUTHORIZATION" not in request.META and settings.SESSION_COOKIE_NAME not in request.COOKIES
 
@@ -106,16 +125,17 @@ class AnonymousReadCacheMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        if request.method not in ("GET", "HEAD") or not CACHEABLE.match(request.path) or not _anonymous(request):
+        if request.method not in ("GET", "HEAD") or not _anonymous(request) or _cache_seconds() <= 0:
             return self.get_response(request)
-        if _cache_seconds() <= 0:
+        names = cache_query_params(request)
+        if names is None:
             return self.get_response(request)
         pack_key = _detail_name(request.path)
         seconds = settings.API_ANONYMOUS_DETAIL_CACHE_SECONDS if pack_key else _cache_seconds()
         cohort = "s" if snapshot_reads_on(actor_key(request)) else "l"
         # A detail is keyed by the pack it resolves to (lookups are case-folded the same way).
         path = f"/api/sticker-packs/{pack_key}" if pack_key else request.path
-        raw = f"{path}?{request.META.get('QUERY_STRING', '')}|{cohort}"
+        raw = f"{path}?{query_key(request, names)}|{cohort}"
         key = KEY_PREFIX + hashlib.sha256(raw.encode()).hexdigest()
         # A detail entry records the pack generation it was made under; entry and current
         # generation come back in one read, and a moved generation makes the entry a miss.

@@ -1,6 +1,12 @@
 """One exception handler for the whole API: every error is {"error": ..., "code": ...}."""
 
-from django.core.exceptions import PermissionDenied, RequestDataTooBig
+from django.core.exceptions import (
+    PermissionDenied,
+    RequestDataTooBig,
+    SuspiciousOperation,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
@@ -39,6 +45,8 @@ def api_exception_handler(exc, context):
         return Response(error_body(exc.message, exc.code), status=exc.status)
     if isinstance(exc, RequestDataTooBig):
         return Response(error_body("request body too large", "FILE_TOO_LARGE"), status=413)
+    if isinstance(exc, SuspiciousOperation):
+        return Response(suspicious_body(exc), status=400)
     if isinstance(exc, Http404):
         exc = drf.NotFound()
     elif isinstance(exc, PermissionDenied):
@@ -49,6 +57,17 @@ def api_exception_handler(exc, context):
     code = next((c for cls, c in _DRF_CODES.items() if isinstance(exc, cls)), "ERROR")
     response.data = error_body(_message(exc.detail), code)
     return response
+
+
+def suspicious_body(exc) -> dict:
+    """Django's refusals of a malformed request (too many fields or files, ...), as API errors."""
+    if isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
+        return error_body("the request carries too many fields or files", "TOO_MANY_FIELDS")
+    return error_body("the request is malformed", "INVALID_INPUT")
+
+
+def json_bad_request(request, exception=None):
+    return JsonResponse(suspicious_body(exception), status=400)
 
 
 def json_not_found(request, exception=None):

@@ -18,7 +18,11 @@ class Error(s.Serializer):
     code = s.CharField(
         help_text="INVALID_INPUT, UNSUPPORTED_MEDIA, FILE_TOO_LARGE, PACK_NOT_FOUND, NOT_ALLOWED, PACK_FULL, "
         "MODERATION_LOCKED (409: the owner tried to undo a staff decision), "
-        "PUBLISHER_RESERVED (400: the publisher name belongs to another creator), ..."
+        "PUBLISHER_RESERVED (400: the publisher name belongs to another creator), "
+        "INVALID_CHARACTERS (400: control, bidi-override or lone surrogate characters), "
+        "TOO_MANY_FIELDS (400: more form fields or files than allowed), "
+        "IMAGE_TOO_COMPLEX (422: the conversion exceeds its time budget or cannot meet WhatsApp's limits), "
+        "RATE_LIMITED (429: throttled or locked out after failed logins), ..."
     )
 
 
@@ -152,12 +156,23 @@ class UploadResult(s.Serializer):
 class EngagementData(s.Serializer):
     pack_key = s.CharField()
     interaction = s.ChoiceField(choices=["open", "like", "dislike", "download"])
-    recorded = s.BooleanField(help_text="false: a duplicate of this actor's earlier interaction")
+    recorded = s.BooleanField(
+        help_text="false: a duplicate of this actor's earlier interaction (an interaction over its network's cap "
+        "answers the same as a counted one)"
+    )
     engagement = Engagement()
 
 
 class EngagementEnvelope(s.Serializer):
     data = EngagementData()
+
+
+class ViewerKey(s.Serializer):
+    viewer_key = s.CharField(help_text="send as X-Viewer-Key; an unsigned or altered key is not an actor")
+
+
+class ViewerKeyEnvelope(s.Serializer):
+    data = ViewerKey()
 
 
 class CatalogStats(s.Serializer):

@@ -8,6 +8,7 @@ PACK = "sticker-packs/<slug:pack_key>"
 
 urlpatterns = [
     path("auth/token", views.AuthTokenView.as_view(), name="api-auth-token"),
+    path("viewer-key", views.ViewerKeyView.as_view(), name="api-viewer-key"),
     path("marketplace/stats", views.MarketplaceStatsView.as_view(), name="api-marketplace-stats"),
     path("sticker-packs", views.PackCollectionView.as_view(), name="api-packs"),
     path("sticker-packs/stats", views.StatsView.as_view(), name="api-packs-stats"),

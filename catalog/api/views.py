@@ -7,17 +7,21 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import status
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.authtoken.models import Token
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated, IsAuthenticatedOrReadOnly
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from catalog import presenters
 from catalog.api import schema
-from catalog.errors import CatalogError, InvalidInput, NotAllowed
+from catalog.api.parsers import BoundedJSONParser
+from catalog.api.throttles import NetworkScopedThrottle, NetworkThrottle, UsernameThrottle
+from catalog.errors import CatalogError, InvalidInput, NotAllowed, StickerNotFound
 from catalog.services import assets, delivery, engagement, packs, reads, stats, uploads, viewers
-from catalog.services.reads import parse_int
+from catalog.validation import path_id, plain_string
+
+USERNAME_MAX = 150  # Django's username field
+PASSWORD_MAX = 1024
 
 LIST_PARAMETERS = [
     OpenApiParameter("q", str, description="search name, publisher, description and tags"),
@@ -39,10 +43,20 @@ def request_id(request) -> str:
     return getattr(request, "request_id", "")
 
 
+def sticker_path_id(raw: str) -> int:
+    asset_id = path_id(raw)
+    if asset_id is None:
+        raise StickerNotFound("sticker not found")
+    return asset_id
+
+
 class CatalogView(APIView):
     """Base of every catalog API view: session + token auth, JSON in, JSON out."""
 
-    parser_classes = [JSONParser]
+    parser_classes = [BoundedJSONParser]
+    # The query parameters the view reads, on a view whose anonymous GETs the read cache may keep
+    # (catalog.api.cache): its keys are built from these and nothing else. None: never cached.
+    cache_query_params: tuple[str, ...] | None = None
 
     @property
     def anonymous(self) -> bool:
@@ -59,6 +73,7 @@ class OwnerView(CatalogView):
 
 class PackCollectionView(CatalogView):
     permission_classes = [IsAuthenticatedOrReadOnly]
+    cache_query_params = tuple(parameter.name for parameter in LIST_PARAMETERS)
 
     @extend_schema(
         operation_id="sticker_packs_list", parameters=LIST_PARAMETERS, responses={200: schema.PackList, **schema.ERRORS}
@@ -81,6 +96,7 @@ class PackCollectionView(CatalogView):
 
 class PackView(CatalogView):
     permission_classes = [IsAuthenticatedOrReadOnly]
+    cache_query_params = ()
 
     @extend_schema(operation_id="sticker_packs_retrieve", responses={200: schema.PackDetailEnvelope, **schema.ERRORS})
     def get(self, request, pack_key):
@@ -112,7 +128,7 @@ class PackPublishView(OwnerView):
 
 class StickerUploadView(OwnerView):
     parser_classes = [MultiPartParser, FormParser]
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = [NetworkScopedThrottle]
     throttle_scope = "upload"
 
     @extend_schema(
@@ -153,7 +169,9 @@ class StickerView(CatalogView):
         },
     )
     def get(self, request, pack_key, sticker_id):
-        sticker = reads.sticker_for_delivery(pack_key, int(sticker_id), viewer=request.user, anonymous=self.anonymous)
+        sticker = reads.sticker_for_delivery(
+            pack_key, sticker_path_id(sticker_id), viewer=request.user, anonymous=self.anonymous
+        )
         plan = delivery.sticker_delivery_plan(sticker)
         asset = sticker.asset
         etag = f'"{asset.sha256}"'
@@ -179,7 +197,7 @@ class StickerView(CatalogView):
         packs.sticker_move(
             user=request.user,
             pack_key=pack_key,
-            asset_id=int(sticker_id),
+            asset_id=sticker_path_id(sticker_id),
             position=request.data.get("position") if isinstance(request.data, dict) else None,
             request_id=request_id(request),
         )
@@ -188,7 +206,7 @@ class StickerView(CatalogView):
     @extend_schema(operation_id="sticker_destroy", responses={204: None, **schema.ERRORS})
     def delete(self, request, pack_key, sticker_id):
         packs.sticker_remove(
-            user=request.user, pack_key=pack_key, asset_id=int(sticker_id), request_id=request_id(request)
+            user=request.user, pack_key=pack_key, asset_id=sticker_path_id(sticker_id), request_id=request_id(request)
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -202,10 +220,16 @@ class CsrfExemptSessionAuthentication(SessionAuthentication):
 
 
 class EngagementView(CatalogView):
+    """No body, no CSRF token. The actor is the logged-in user, else the signed viewer id (cookie or
+    X-Viewer-Key), else the client's network. Anonymous interactions are capped per network; beyond
+    a cap the answer is the same 200. An answer to a request without the viewer cookie sets it."""
+
+    # Actors: catalog.services.viewers; caps: catalog.services.engagement; cookie: catalog.viewer_cookie.
+
     authentication_classes = [TokenAuthentication, CsrfExemptSessionAuthentication]
-    throttle_classes = [ScopedRateThrottle]
+    throttle_classes = [NetworkScopedThrottle]
     throttle_scope = "engagement"
-    parser_classes = [JSONParser, FormParser]
+    parser_classes = [BoundedJSONParser, FormParser]
 
     @extend_schema(
         operation_id="sticker_packs_engage", request=None, responses={200: schema.EngagementEnvelope, **schema.ERRORS}
@@ -216,8 +240,9 @@ class EngagementView(CatalogView):
             interaction=interaction,
             viewer=request.user,
             actor_key=self.viewer_key,
+            network_key=viewers.anonymous_network_key(request),
             session_key=viewers.session_key(request),
-            source=str(request.query_params.get("source", "api"))[:32],
+            source=str(request.query_params.get("source", "api"))[:32].strip() or "api",
             request_id=request_id(request),
         )
         return Response(
@@ -232,18 +257,35 @@ class EngagementView(CatalogView):
         )
 
 
+class ViewerKeyView(CatalogView):
+    """A signed anonymous viewer id for a client that keeps no cookies: send it as X-Viewer-Key.
+    Throttled per network; engagement caps count per network whatever the key."""
+
+    authentication_classes = []
+    throttle_classes = [NetworkThrottle]
+    throttle_scope = "viewer_key"
+
+    @extend_schema(request=None, responses={200: schema.ViewerKeyEnvelope, 429: schema.Error})
+    def post(self, request):
+        return Response({"data": {"viewer_key": viewers.sign_viewer_id(viewers.new_viewer_id())}})
+
+
 class StatsView(CatalogView):
+    cache_query_params = ()
+
     @extend_schema(responses=schema.CatalogStatsEnvelope)
     def get(self, request):
         return Response({"data": stats.catalog_stats()})
 
 
 class CreatorsView(CatalogView):
+    cache_query_params = ("limit",)
+
     @extend_schema(
         parameters=[OpenApiParameter("limit", int, description="1..60, default 20")], responses=schema.CreatorsEnvelope
     )
     def get(self, request):
-        limit = parse_int(request.query_params.get("limit"), "limit", default=20, low=1, high=60)
+        limit = reads.parse_limit(request.query_params.get("limit"), default=20)
         ranked = stats.creators(limit=limit)
         top = stats.creators_top_snapshots([c["owner_id"] for c in ranked])
         data = []
@@ -256,18 +298,22 @@ class CreatorsView(CatalogView):
 
 
 class MarketplaceStatsView(CatalogView):
+    cache_query_params = ()
+
     @extend_schema(responses=schema.MarketplaceStats)
     def get(self, request):
         return Response(stats.marketplace_stats())
 
 
 class OrphanStickersView(CatalogView):
+    cache_query_params = ("limit", "offset")
+
     @extend_schema(
         parameters=[OpenApiParameter("limit", int), OpenApiParameter("offset", int)], responses=schema.OrphanList
     )
     def get(self, request):
-        limit = parse_int(request.query_params.get("limit"), "limit", default=reads.DEFAULT_LIMIT, low=1, high=60)
-        offset = parse_int(request.query_params.get("offset"), "offset", default=0, low=0)
+        limit = reads.parse_limit(request.query_params.get("limit"))
+        offset = reads.parse_offset(request.query_params.get("offset"))
         rows, has_more = stats.orphan_stickers_page(limit=limit, offset=offset)
         return Response(
             {
@@ -284,6 +330,8 @@ class OrphanStickersView(CatalogView):
 
 
 class SupportView(CatalogView):
+    cache_query_params = ()
+
     @extend_schema(responses={200: schema.SupportEnvelope, 404: schema.Error})
     def get(self, request):
         from django.conf import settings
@@ -301,9 +349,14 @@ class MeView(OwnerView):
 
 
 class AuthTokenView(CatalogView):
+    """Throttled per network and per username tried; failed logins here and at the admin login count
+    towards a lockout (429, even with the right password, until it expires or staff lift it)."""
+
+    # Lockout: django-axes through authenticate() (config.lockout); throttles: catalog.api.throttles.
+
     authentication_classes = []
-    parser_classes = [JSONParser, FormParser, MultiPartParser]
-    throttle_classes = [ScopedRateThrottle]
+    parser_classes = [BoundedJSONParser, FormParser, MultiPartParser]
+    throttle_classes = [NetworkThrottle, UsernameThrottle]
     throttle_scope = "auth"
 
     @extend_schema(request=schema.TokenRequest, responses={200: schema.TokenResponse, **schema.ERRORS})
@@ -312,7 +365,11 @@ class AuthTokenView(CatalogView):
         password = request.data.get("password")
         if not isinstance(username, str) or not isinstance(password, str) or not username or not password:
             raise InvalidInput("username and password are required")
+        username = plain_string(username, "username", max_length=USERNAME_MAX)
+        password = plain_string(password, "password", max_length=PASSWORD_MAX)
         user = authenticate(request, username=username, password=password)
+        if getattr(request, "axes_locked_out", False):
+            raise CatalogError("too many failed logins; try again later", code="RATE_LIMITED", status=429)
         if user is None:
             raise CatalogError("wrong username or password", code="INVALID_CREDENTIALS", status=400)
         if not user.is_active:

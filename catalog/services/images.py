@@ -15,6 +15,8 @@ Truncated or corrupt files fail because every frame used is ``load()``-ed and
 """
 
 import io
+import math
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -27,29 +29,29 @@ from django.conf import settings
 # an image up front (240 frames of 512x512 RGBA are 240 MiB); the encoder takes them one at a time.
 from PIL import Image, _webp
 
-# Limits. Each is read from settings at call time, with these module constants as defaults, so a
-# deployment (or a test) can change them without a restart of this module.
-STICKER_UPLOAD_SOURCE_MAX_BYTES = 20 * 1024 * 1024
-STICKER_UPLOAD_MAX_DIMENSION = 4096
-# Pillow's WebP decoder holds about four full canvases of a frame (256 MB at 4096x4096), so
-# WebP sources get a tighter side limit that keeps a conversion under 256 MB of memory.
-STICKER_UPLOAD_MAX_WEBP_DIMENSION = 2048
-STICKER_UPLOAD_MAX_FRAMES = 240
-# Pixels decoded across all frames of one upload (frames x width x height): 240 frames of
-# 1024x1024, or 15 frames of 4096x4096. Bounds the decoding work an upload can ask for.
-STICKER_UPLOAD_MAX_TOTAL_PIXELS = 240 * 1024 * 1024
+# Limits come from settings at call time (config/settings.py holds their defaults and says why):
+# STICKER_UPLOAD_SOURCE_MAX_BYTES, STICKER_UPLOAD_MAX_DIMENSION, STICKER_UPLOAD_MAX_WEBP_DIMENSION
+# (Pillow's WebP decoder holds about four canvases of a frame), STICKER_UPLOAD_MAX_FRAMES,
+# STICKER_UPLOAD_MAX_TOTAL_PIXELS (frames x width x height: the decoding work one pass over an
+# animation costs) and STICKER_UPLOAD_CONVERT_MAX_SECONDS (the wall-clock budget of a conversion).
 
 STICKER_SIZE = 512
 STICKER_MIMETYPE = "image/webp"
 
-# WhatsApp's size limits. Over them the sticker is re-encoded at lower quality; if it is still
-# over at the lowest quality the smallest encoding is kept (never rejected).
+# WhatsApp's published limits for a sticker, met by every stored sticker: a 512x512 WebP, static
+# at most 100 KB, animated at most 500 KB, lasting at most 10 s, no frame shorter than 8 ms. To fit,
+# the quality is lowered first, then the frame rate (frames merged), then the frame count (the
+# animation is cut); what still does not fit is refused (422 IMAGE_TOO_COMPLEX, with the reason).
 STATIC_TARGET_BYTES = 100 * 1024
 ANIMATED_TARGET_BYTES = 500 * 1024
-STATIC_QUALITIES = (80, 70, 60, 50)
-# Every animated attempt decodes and resizes the source again (see _convert_animated): fewer,
-# wider steps. Method 2 costs ~5% more time than 0-1 and saves ~25% size, often a whole attempt.
+MAX_ANIMATION_MS = 10_000
+WHATSAPP_MIN_FRAME_MS = 8
+STATIC_QUALITIES = (80, 70, 60, 50, 35, 20)
+# Every animated attempt decodes and resizes the source again (see _convert_animated): few, wide
+# steps. Method 2 costs ~5% more time than 0-1 and saves ~25% size, often a whole attempt.
 ANIMATED_QUALITIES = (80, 60, 40)
+MAX_FRAME_STEP = 4  # the frame rate is lowered to a quarter at most
+MIN_OUTPUT_FRAMES = 2
 STATIC_METHOD = 4
 ANIMATED_METHOD = 2
 # libwebp animation keyframe spacing for lossy frames (Pillow's and gif2webp's defaults).
@@ -57,7 +59,7 @@ ANIMATED_KMIN = 3
 ANIMATED_KMAX = 5
 
 DEFAULT_FRAME_DURATION_MS = 100
-MIN_FRAME_DURATION_MS = 20
+MIN_FRAME_DURATION_MS = 20  # shorter GIF delays play at 100 ms in browsers; never below WhatsApp's 8 ms
 
 _PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 _JPEG_MAGIC = b"\xff\xd8\xff"
@@ -113,18 +115,22 @@ class _Limits:
     max_webp_dimension: int
     max_frames: int
     max_total_pixels: int
+    deadline: float  # time.monotonic() by which the conversion must be done
 
     @classmethod
     def from_settings(cls) -> "_Limits":
         return cls(
-            source_max_bytes=getattr(settings, "STICKER_UPLOAD_SOURCE_MAX_BYTES", STICKER_UPLOAD_SOURCE_MAX_BYTES),
-            max_dimension=getattr(settings, "STICKER_UPLOAD_MAX_DIMENSION", STICKER_UPLOAD_MAX_DIMENSION),
-            max_webp_dimension=getattr(
-                settings, "STICKER_UPLOAD_MAX_WEBP_DIMENSION", STICKER_UPLOAD_MAX_WEBP_DIMENSION
-            ),
-            max_frames=getattr(settings, "STICKER_UPLOAD_MAX_FRAMES", STICKER_UPLOAD_MAX_FRAMES),
-            max_total_pixels=getattr(settings, "STICKER_UPLOAD_MAX_TOTAL_PIXELS", STICKER_UPLOAD_MAX_TOTAL_PIXELS),
+            source_max_bytes=settings.STICKER_UPLOAD_SOURCE_MAX_BYTES,
+            max_dimension=settings.STICKER_UPLOAD_MAX_DIMENSION,
+            max_webp_dimension=settings.STICKER_UPLOAD_MAX_WEBP_DIMENSION,
+            max_frames=settings.STICKER_UPLOAD_MAX_FRAMES,
+            max_total_pixels=settings.STICKER_UPLOAD_MAX_TOTAL_PIXELS,
+            deadline=time.monotonic() + settings.STICKER_UPLOAD_CONVERT_MAX_SECONDS,
         )
+
+    def check_time(self) -> None:
+        if time.monotonic() > self.deadline:
+            raise _too_complex(f"converting it takes over {settings.STICKER_UPLOAD_CONVERT_MAX_SECONDS:g} s")
 
 
 # --- rejections -------------------------------------------------------------------------------
@@ -152,6 +158,10 @@ def _image_too_large(detail: str) -> ImageRejected:
 
 def _too_many_frames(limit: int) -> ImageRejected:
     return ImageRejected(f"The animation has more than {limit} frames.", "TOO_MANY_FRAMES", 422)
+
+
+def _too_complex(reason: str) -> ImageRejected:
+    return ImageRejected(f"The image is too complex for a sticker: {reason}.", "IMAGE_TOO_COMPLEX", 422)
 
 
 @contextmanager
@@ -210,7 +220,7 @@ def convert_upload(data: bytes) -> ConvertedSticker:
     with image:
         frame_count = _check_header(image, source_format, limits)
         if frame_count == 1:
-            return _convert_static(image, source_format)
+            return _convert_static(image, source_format, limits)
         return _convert_animated(image, source_format, frame_count, limits)
 
 
@@ -364,7 +374,7 @@ def _exif_orientation(image: Image.Image) -> int:
     return orientation if orientation in _ORIENTATION_TRANSPOSE else 1
 
 
-def _convert_static(image: Image.Image, source_format: str) -> ConvertedSticker:
+def _convert_static(image: Image.Image, source_format: str, limits: _Limits) -> ConvertedSticker:
     # Resized in the stored orientation, then the small result is turned upright: fitting is
     # symmetric, so fitting the stored size and rotating equals rotating and fitting.
     target = _fit_size(image.size)
@@ -379,17 +389,21 @@ def _convert_static(image: Image.Image, source_format: str) -> ConvertedSticker:
         frame = frame.transpose(_ORIENTATION_TRANSPOSE[orientation])
     canvas = _on_canvas(frame)
 
-    best = b""
+    data = b""
     for quality in STATIC_QUALITIES:
+        limits.check_time()
         buffer = io.BytesIO()
         canvas.save(buffer, "WEBP", quality=quality, method=STATIC_METHOD)
         data = buffer.getvalue()
-        if not best or len(data) < len(best):
-            best = data
         if len(data) <= STATIC_TARGET_BYTES:
             break
+    else:
+        raise _too_complex(
+            f"even at quality {STATIC_QUALITIES[-1]} it is {len(data) // 1024} KB, over WhatsApp's "
+            f"{STATIC_TARGET_BYTES // 1024} KB for a static sticker"
+        )
     return ConvertedSticker(
-        data=best,
+        data=data,
         mimetype=STICKER_MIMETYPE,
         is_animated=False,
         width=STICKER_SIZE,
@@ -410,10 +424,17 @@ def _frame_duration(value: Any) -> int:
     return max(MIN_FRAME_DURATION_MS, duration)
 
 
-def _iter_frames(image: Image.Image, frame_count: int, limits: _Limits) -> Iterator[tuple[Image.Image, int]]:
-    """Each frame on the sticker canvas with its duration in ms, decoding one frame at a time."""
+def _iter_frames(
+    image: Image.Image, frame_count: int, limits: _Limits, *, step: int = 1
+) -> Iterator[tuple[Image.Image, int]]:
+    """Every `step`-th frame on the sticker canvas with its duration in ms (the durations of the
+    frames skipped after it added: the frame rate lowers, the timing stays), decoding one frame at
+    a time. Skipped frames are still decoded (a GIF frame draws over the previous ones) but never
+    resized. Stops at the caller's will: the rest of the source is then never decoded."""
     decoded_pixels = 0
+    pending: tuple[Image.Image, int] | None = None
     for index in range(frame_count):
+        limits.check_time()
         with _decoding():
             image.seek(index)
             # A GIF frame may reach outside the logical screen and grow the canvas: re-check
@@ -423,9 +444,17 @@ def _iter_frames(image: Image.Image, frame_count: int, limits: _Limits) -> Itera
             if decoded_pixels > limits.max_total_pixels:
                 raise _image_too_large(f"more than {limits.max_total_pixels} pixels across frames")
             image.load()
-            frame = _resize_rgba(image, _fit_size(image.size), Image.Resampling.BILINEAR, reducing_gap=1.0)
             duration = _frame_duration(image.info.get("duration"))
-        yield _on_canvas(frame), duration
+            if index % step:
+                assert pending is not None
+                pending = (pending[0], pending[1] + duration)
+                continue
+            frame = _resize_rgba(image, _fit_size(image.size), Image.Resampling.BILINEAR, reducing_gap=1.0)
+        if pending is not None:
+            yield pending
+        pending = (_on_canvas(frame), duration)
+    if pending is not None:
+        yield pending
 
 
 class _AnimatedWebPWriter:
@@ -472,39 +501,121 @@ def _with_alpha_flag(data: bytes) -> bytes:
     return data[:20] + bytes([flags]) + data[21:]
 
 
-def _convert_animated(image: Image.Image, source_format: str, frame_count: int, limits: _Limits) -> ConvertedSticker:
-    best = b""
+@dataclass(frozen=True)
+class _Attempt:
+    """One encoding of an animation: its quality, frame step (frame rate / step) and, once the
+    frame count must be lowered, how many output frames to keep."""
+
+    quality: int
+    step: int = 1
+    max_frames: int | None = None
+
+
+@dataclass
+class _Encoded:
+    data: bytes
+    frames: int  # frames given to the encoder
+    first_frame: Image.Image
+    has_transparency: bool
+
+
+def _encode_animation(image: Image.Image, frame_count: int, limits: _Limits, attempt: _Attempt) -> _Encoded:
+    writer = _AnimatedWebPWriter(attempt.quality)
     first_frame: Image.Image | None = None
     has_transparency = False
-    for quality in ANIMATED_QUALITIES:
-        # Each attempt decodes the source again rather than keeping every converted frame.
-        writer = _AnimatedWebPWriter(quality)
-        for frame, duration in _iter_frames(image, frame_count, limits):
-            if first_frame is None:
-                first_frame = frame
-            has_transparency = has_transparency or frame.getextrema()[3][0] < 255
-            writer.add(frame, duration)
-        data = writer.finish()
-        if has_transparency:
-            data = _with_alpha_flag(data)
-        if not best or len(data) < len(best):
-            best = data
-        if len(data) <= ANIMATED_TARGET_BYTES:
+    frames = 0
+    elapsed = 0
+    for frame, duration in _iter_frames(image, frame_count, limits, step=attempt.step):
+        # At most MAX_ANIMATION_MS: a longer animation is cut (the frame count lowered).
+        duration = min(duration, MAX_ANIMATION_MS - elapsed)
+        if duration < MIN_FRAME_DURATION_MS:
             break
+        if first_frame is None:
+            first_frame = frame
+        has_transparency = has_transparency or frame.getextrema()[3][0] < 255
+        writer.add(frame, duration)
+        frames += 1
+        elapsed += duration
+        if attempt.max_frames is not None and frames >= attempt.max_frames:
+            break
+    limits.check_time()
+    data = writer.finish()
+    if has_transparency:
+        data = _with_alpha_flag(data)
     assert first_frame is not None
-    with Image.open(io.BytesIO(best), formats=["WEBP"]) as written:
+    return _Encoded(data=data, frames=frames, first_frame=first_frame, has_transparency=has_transparency)
+
+
+def _next_attempt(attempt: _Attempt, encoded: _Encoded, frame_count: int) -> _Attempt | None:
+    """What to lower next to fit ANIMATED_TARGET_BYTES: the quality, then the frame rate, then
+    the frame count, each by about as much as the last size says is needed; None: nothing left."""
+    ratio = len(encoded.data) / ANIMATED_TARGET_BYTES
+    lower = [q for q in ANIMATED_QUALITIES if q < attempt.quality]
+    if lower:
+        # Far over: go straight to the lowest quality instead of paying for every step.
+        return _Attempt(quality=lower[-1] if ratio > 1.6 else lower[0])
+    # Merged frames keep at least MIN_OUTPUT_FRAMES of them.
+    max_step = min(MAX_FRAME_STEP, max(1, frame_count // MIN_OUTPUT_FRAMES))
+    if attempt.step < max_step and attempt.max_frames is None:
+        step = min(max_step, max(attempt.step + 1, math.ceil(attempt.step * ratio * 1.1)))
+        return _Attempt(quality=attempt.quality, step=step)
+    if encoded.frames > MIN_OUTPUT_FRAMES:
+        keep = max(MIN_OUTPUT_FRAMES, min(encoded.frames - 1, math.floor(encoded.frames / (ratio * 1.1))))
+        return _Attempt(quality=attempt.quality, step=attempt.step, max_frames=keep)
+    return None
+
+
+def _convert_animated(image: Image.Image, source_format: str, frame_count: int, limits: _Limits) -> ConvertedSticker:
+    attempt: _Attempt | None = _Attempt(quality=ANIMATED_QUALITIES[0])
+    first: _Encoded | None = None
+    while attempt is not None:
+        # Each attempt decodes the source again rather than keeping every converted frame.
+        encoded = _encode_animation(image, frame_count, limits, attempt)
+        first = first or encoded
+        if len(encoded.data) <= ANIMATED_TARGET_BYTES:
+            break
+        attempt = _next_attempt(attempt, encoded, frame_count)
+    else:
+        raise _too_complex(
+            f"at the lowest quality, a quarter of the frame rate and {MIN_OUTPUT_FRAMES} frames it is still "
+            f"over WhatsApp's {ANIMATED_TARGET_BYTES // 1024} KB for an animated sticker"
+        )
+    assert first is not None
+    with Image.open(io.BytesIO(encoded.data), formats=["WEBP"]) as written:
         # libwebp folds a frame identical to the previous one into its predecessor's duration.
         written_frames = written.n_frames
     return ConvertedSticker(
-        data=best,
+        data=encoded.data,
         mimetype=STICKER_MIMETYPE,
         is_animated=written_frames > 1,
         width=STICKER_SIZE,
         height=STICKER_SIZE,
         frame_count=written_frames,
         source_format=source_format,
-        perceptual_hash=dhash_hex(first_frame),
+        # Of the first attempt's first frame: the same picture whatever the attempt that fitted.
+        perceptual_hash=dhash_hex(first.first_frame),
     )
+
+
+def whatsapp_violations(data: bytes) -> list[str]:
+    """What in these stored bytes breaks WhatsApp's published sticker limits (empty: none), read
+    back by decoding them, not from what the encoder was told (tests and the bench use it)."""
+    problems = []
+    with Image.open(io.BytesIO(data)) as image:
+        frames = getattr(image, "n_frames", 1)
+        if image.format != "WEBP" or image.size != (STICKER_SIZE, STICKER_SIZE):
+            problems.append(f"{image.format} {image.size}, not a 512x512 WebP")
+        limit = ANIMATED_TARGET_BYTES if frames > 1 else STATIC_TARGET_BYTES
+        if len(data) > limit:
+            problems.append(f"{len(data)} bytes, over {limit}")
+        durations = []
+        for index in range(frames if frames > 1 else 0):
+            image.seek(index)
+            image.load()
+            durations.append(image.info.get("duration") or 0)
+        if durations and (sum(durations) > MAX_ANIMATION_MS or min(durations) < WHATSAPP_MIN_FRAME_MS):
+            problems.append(f"frame durations {durations}")
+    return problems
 
 
 __all__ = [
@@ -514,4 +625,5 @@ __all__ = [
     "dhash_hex",
     "hamming",
     "sniff_format",
+    "whatsapp_violations",
 ]

@@ -18,10 +18,12 @@ from catalog.models import StickerPack, StickerPackItem
 from catalog.selectors import normal_pack_key, pack_is_listed, pack_is_visible_to
 from catalog.services.creators import creator_display_name, publisher_check
 from catalog.services.readcache import pack_reads_changed
+from catalog.validation import bounded_list, clean_text, split_bounded, visible
 from outbox.services import publish
 
 MAX_TAGS = 8
 MAX_TAG_LENGTH = 32
+MAX_TAG_INPUTS = 2 * MAX_TAGS  # entries a request may send (duplicates and blanks fold away)
 TEXT_LIMITS = {"name": 120, "publisher": 120, "description": 1024}
 EDITABLE = ("name", "publisher", "description", "tags", "visibility", "is_sensitive")
 
@@ -37,33 +39,32 @@ def _locked_by_staff(pack: StickerPack, what: str) -> ModerationLocked:
 
 
 def _clean_text(field: str, value, *, required: bool = False) -> str:
-    if value is None:
-        value = ""
-    if not isinstance(value, str):
-        raise InvalidInput(f"{field} must be a string")
-    value = value.strip()
-    if required and not value:
-        raise InvalidInput(f"{field} is required")
-    if len(value) > TEXT_LIMITS[field]:
-        raise InvalidInput(f"{field} is longer than {TEXT_LIMITS[field]} characters")
-    return value
+    text = clean_text(value, field, max_length=TEXT_LIMITS[field], required=required, multiline=field == "description")
+    if field == "publisher" and text and not visible(text):
+        raise InvalidInput("publisher is empty once invisible characters go")
+    return text
 
 
 def clean_tags(value) -> list[str]:
+    """At most MAX_TAGS distinct slugs. The list's length is bounded before any per-tag work
+    (MAX_TAG_INPUTS entries, each at most 4 x MAX_TAG_LENGTH characters), duplicates found in a set."""
     if value is None:
         return []
     if isinstance(value, str):
-        value = [t for t in value.split(",")]
-    if not isinstance(value, list) or not all(isinstance(t, str) for t in value):
+        value = split_bounded(value, "tags", max_items=MAX_TAG_INPUTS)
+    bounded_list(value, "tags", max_items=MAX_TAG_INPUTS)
+    if not all(isinstance(t, str) for t in value):
         raise InvalidInput("tags must be a list of strings")
-    tags: list[str] = []
+    tags: dict[str, None] = {}
     for raw in value:
+        if len(raw) > 4 * MAX_TAG_LENGTH:
+            raise InvalidInput(f"a tag is longer than {MAX_TAG_LENGTH} characters")
         tag = slugify(raw)[:MAX_TAG_LENGTH]
-        if tag and tag not in tags:
-            tags.append(tag)
+        if tag:
+            tags[tag] = None
     if len(tags) > MAX_TAGS:
         raise InvalidInput(f"at most {MAX_TAGS} tags")
-    return tags
+    return list(tags)
 
 
 def clean_pack_fields(data: dict, *, partial: bool) -> dict:

@@ -1,22 +1,33 @@
 """Public reads composed from selectors, snapshots and presenters (SPEC §3)."""
 
 import base64
-import binascii
 import json
+import math
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import transaction
 
 from catalog import events, presenters, selectors
-from catalog.errors import InvalidInput, PackNotFound
+from catalog.errors import CatalogError, InvalidInput, PackNotFound
 from catalog.models import StickerPack
 from catalog.services import snapshots
+from catalog.validation import MAX_DB_ID, bounded_int, loads_bounded, split_bounded
 from flags.services import is_enabled
 
 SNAPSHOT_READ_FLAG = "enable_ranking_snapshot_read"
 DEFAULT_LIMIT = 24
 MAX_LIMIT = 60
+# Input bounds of a list query (a bigger value is a 400, never a 500 or an unbounded query).
+MAX_OFFSET = 10_000  # an OFFSET walks that many index rows: deeper pages use the cursor
+MAX_CURSOR_LENGTH = 2048  # a real cursor of 60 seen ids is ~700 characters
+MAX_CURSOR_OFFSET = 2**31 - 1
+MAX_COUNTER = 2**32 - 1  # PositiveIntegerField
+MAX_SCORE = 1e6  # scores are small floats (ranking < 5)
+MAX_CATEGORIES = 20
+MAX_CATEGORY_LENGTH = 64
+MAX_QUERY_LENGTH = 200
 TRUE_VALUES = {"1", "true", "yes", "y", "on"}
 
 
@@ -32,16 +43,14 @@ class ListParams:
     visibility: str
 
 
-def parse_int(raw, name: str, *, default: int, low: int, high: int | None = None) -> int:
-    if raw in (None, ""):
-        return default
-    try:
-        value = int(raw)
-    except (TypeError, ValueError):
-        raise InvalidInput(f"{name} must be an integer") from None
-    if value < low:
-        raise InvalidInput(f"{name} must be at least {low}")
-    return min(value, high) if high is not None else value
+def parse_limit(raw, *, default: int = DEFAULT_LIMIT) -> int:
+    """`limit`: 1.., above MAX_LIMIT served as MAX_LIMIT (as the reference client expects)."""
+    return bounded_int(raw, "limit", default=default, low=1, high=MAX_LIMIT, clamp_high=True)
+
+
+def parse_offset(raw) -> int:
+    """`offset`: 0..MAX_OFFSET; deeper pages are reached with the cursor."""
+    return bounded_int(raw, "offset", default=0, low=0, high=MAX_OFFSET)
 
 
 def encode_cursor(sort: str, value, pack_id: int, offset: int, seen: list[int]) -> str:
@@ -54,20 +63,53 @@ def encode_cursor(sort: str, value, pack_id: int, offset: int, seen: list[int]) 
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str, sort: str) -> tuple[tuple, int]:
-    try:
-        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        value, pack_id, offset = data["v"], int(data["id"]), int(data["o"])
-        seen = [int(i) for i in data.get("x", [])][:MAX_LIMIT]
-        if data["s"] != sort:
-            raise InvalidInput("cursor belongs to another sort order")
-        if isinstance(value, dict):
-            value = datetime.fromisoformat(value["t"])
-        elif not isinstance(value, int | float):
+def _cursor_int(value, *, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ValueError
+    return value
+
+
+def _cursor_value(value, sort: str):
+    """The sort value of a cursor, of the type and range its column holds."""
+    column = selectors.SORT_COLUMNS[sort]
+    if column == "published_at":
+        if not isinstance(value, dict) or not isinstance(value.get("t"), str) or len(value["t"]) > 40:
             raise ValueError
-    except InvalidInput:
-        raise
-    except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError):
+        moment = datetime.fromisoformat(value["t"])
+        if moment.tzinfo is None or not 1970 <= moment.year <= 9998:
+            raise ValueError
+        return moment
+    if column in ("like_count", "download_count"):
+        return _cursor_int(value, low=0, high=MAX_COUNTER)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValueError
+    if abs(value) > MAX_SCORE:
+        raise ValueError
+    return float(value)
+
+
+def decode_cursor(cursor: str, sort: str) -> tuple[tuple, int]:
+    """(sort value, pack id, ids to skip) and the running offset of a cursor; any field of the
+    wrong type or out of its column's range is a 400."""
+    if len(cursor) > MAX_CURSOR_LENGTH:
+        raise InvalidInput("cursor is not valid")
+    try:
+        data = loads_bounded(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)), max_depth=3)
+    except (CatalogError, ValueError):
+        raise InvalidInput("cursor is not valid") from None
+    if not isinstance(data, dict):
+        raise InvalidInput("cursor is not valid")
+    if data.get("s") != sort:
+        raise InvalidInput("cursor belongs to another sort order")
+    try:
+        value = _cursor_value(data.get("v"), sort)
+        pack_id = _cursor_int(data.get("id"), low=0, high=MAX_DB_ID)
+        offset = _cursor_int(data.get("o"), low=0, high=MAX_CURSOR_OFFSET)
+        seen = data.get("x", [])
+        if not isinstance(seen, list) or len(seen) > MAX_LIMIT:
+            raise ValueError
+        seen = [_cursor_int(i, low=0, high=MAX_DB_ID) for i in seen]
+    except (ValueError, KeyError, TypeError):
         raise InvalidInput("cursor is not valid") from None
     return (value, pack_id, seen), offset
 
@@ -76,23 +118,26 @@ def list_params(query, *, anonymous: bool) -> ListParams:
     raw_sort = (query.get("sort") or "ranking").strip().lower()
     sort = selectors.SORT_ALIASES.get(raw_sort)
     if sort is None:
-        raise InvalidInput(f"unknown sort {raw_sort!r}; use one of {', '.join(selectors.SORT_ALIASES)}")
-    limit = parse_int(query.get("limit"), "limit", default=DEFAULT_LIMIT, low=1, high=MAX_LIMIT)
-    offset = parse_int(query.get("offset"), "offset", default=0, low=0)
+        raise InvalidInput(f"unknown sort {raw_sort[:32]!r}; use one of {', '.join(selectors.SORT_ALIASES)}")
+    limit = parse_limit(query.get("limit"))
+    offset = parse_offset(query.get("offset"))
     after = None
     if query.get("cursor"):
         after, offset = decode_cursor(query["cursor"], sort)
-    categories = [c.strip().lower() for c in (query.get("categories") or "").split(",") if c.strip()]
+    categories = [
+        c.strip().lower()[:MAX_CATEGORY_LENGTH]
+        for c in split_bounded(query.get("categories") or "", "categories", max_items=MAX_CATEGORIES)
+    ]
     include_sensitive = (query.get("include_sensitive") or "").lower() in TRUE_VALUES and not anonymous
     return ListParams(
         sort=sort,
         limit=limit,
         offset=offset,
         after=after,
-        q=(query.get("q") or "").strip()[:200],
-        categories=categories[:20],
+        q=unicodedata.normalize("NFC", (query.get("q") or "")[: 4 * MAX_QUERY_LENGTH]).strip()[:MAX_QUERY_LENGTH],
+        categories=categories,
         include_sensitive=include_sensitive,
-        visibility=(query.get("visibility") or "public"),
+        visibility=(query.get("visibility") or "public")[:16],
     )
 
 

@@ -69,7 +69,7 @@ def pack_inputs(packs: Iterable[StickerPack], *, now: datetime | None = None) ->
     windows = {
         row["pack_id"]: row
         for row in InteractionEvent.objects.filter(
-            pack_id__in=ids, interaction="open", created_at__gte=now - timedelta(days=7)
+            pack_id__in=ids, interaction="open", counted=True, created_at__gte=now - timedelta(days=7)
         )
         .values("pack_id")
         .annotate(week=Count("id"), day=Count("id", filter=Q(created_at__gte=now - timedelta(days=1))))

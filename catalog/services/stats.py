@@ -143,7 +143,7 @@ def marketplace_stats() -> dict:
         engagement = PackEngagement.objects.filter(pack__in=listed).aggregate(
             clicks=Sum("open_count"), likes=Sum("like_count")
         )
-        recent_events = InteractionEvent.objects.filter(created_at__gte=since, pack__in=listed)
+        recent_events = InteractionEvent.objects.filter(created_at__gte=since, counted=True, pack__in=listed)
         clicks_by_day = _by_day(recent_events.filter(interaction="open"), "created_at")
         likes_by_day = _by_day(recent_events.filter(interaction="like"), "created_at")
         packs_by_day = _by_day(listed.filter(published_at__gte=since), "published_at")

@@ -24,10 +24,13 @@ from catalog.services.assets import (
 )
 from catalog.services.images import ImageRejected, convert_upload
 from catalog.services.packs import owned_pack_for_update, pack_changed
+from catalog.validation import bounded_list, clean_text, split_bounded
 from outbox.services import publish
 
 MAX_EMOJIS = 10
+EMOJI_MAX = 16  # characters of one emoji (ZWJ sequences and modifiers included)
 UPLOAD_ID_MAX = 64
+LABEL_MAX = 255
 
 
 @dataclass(frozen=True)
@@ -37,22 +40,25 @@ class UploadResult:
 
 
 def clean_emojis(raw) -> list[str]:
+    """At most MAX_EMOJIS emojis, counted before any per-emoji work."""
     if raw in (None, ""):
         return []
-    values = raw if isinstance(raw, list) else str(raw).replace(",", " ").split()
-    emojis = [str(e).strip()[:16] for e in values if str(e).strip()]
-    if len(emojis) > MAX_EMOJIS:
-        raise InvalidInput(f"at most {MAX_EMOJIS} emojis")
-    return emojis
+    if isinstance(raw, list):
+        values = bounded_list(raw, "emojis", max_items=MAX_EMOJIS)
+    else:
+        values = split_bounded(str(raw), "emojis", max_items=MAX_EMOJIS, separators=", \t\n")
+    return [clean_text(str(e), "emojis", max_length=EMOJI_MAX) for e in values if str(e).strip()]
 
 
 def clean_upload_id(raw) -> str | None:
     if raw in (None, ""):
         return None
-    value = str(raw).strip()
-    if len(value) > UPLOAD_ID_MAX:
-        raise InvalidInput(f"upload_id is longer than {UPLOAD_ID_MAX} characters")
-    return value
+    value = clean_text(str(raw), "upload_id", max_length=UPLOAD_ID_MAX)
+    return value or None
+
+
+def clean_label(raw) -> str:
+    return clean_text(raw or "", "accessibility_label", max_length=LABEL_MAX)
 
 
 def _existing_item(pack: StickerPack, *, upload_id: str | None, sha256: str | None):
@@ -87,7 +93,7 @@ def sticker_upload(
 ) -> UploadResult:
     emojis = clean_emojis(emojis)
     upload_id = clean_upload_id(upload_id)
-    label = (accessibility_label or "").strip()[:255]
+    label = clean_label(accessibility_label)
     # Cheap checks first (ownership, idempotent retry, room), without holding a lock.
     with transaction.atomic():
         pack = owned_pack_for_update(pack_key=pack_key, user=user)

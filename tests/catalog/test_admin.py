@@ -1,6 +1,7 @@
 """Catalog admin (SPEC §6): moderation actions through the services, thumbnails, bans."""
 
 import pytest
+from django.test import RequestFactory
 from rest_framework.test import APIClient
 
 from catalog.models import StickerPack
@@ -82,5 +83,8 @@ def test_a_banned_user_can_neither_log_in_nor_upload(staff, user):
     token = APIClient().post("/api/auth/token", {"username": "alice", "password": "alice-password-123"})
     assert token.status_code in (400, 403) and "token" not in token.json()
     web = APIClient()
-    assert not web.login(username="alice", password="alice-password-123")
+    # The login lockout (django-axes) authenticates with the request.
+    assert not web.login(
+        request=RequestFactory().post("/admin/login/"), username="alice", password="alice-password-123"
+    )
     assert StickerPack.objects.get(pk=pack.pk).items.count() == 1

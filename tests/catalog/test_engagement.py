@@ -5,6 +5,7 @@ from django.db import connection
 from rest_framework.test import APIClient
 
 from catalog.models import InteractionEvent, PackEngagement, PackReaction
+from catalog.services.viewers import new_viewer_id, sign_viewer_id
 from outbox.models import DomainEvent
 from tests.catalog.conftest import client_for, make_pack
 from tests.concurrency import run_together
@@ -36,11 +37,15 @@ def test_anonymous_post_without_body_or_csrf_records_once():
     assert event.payload["pack_id"] == pack.id and event.aggregate_id == str(pack.id)
 
 
-def test_viewer_key_header_separates_actors():
+def signed_key() -> str:
+    return sign_viewer_id(new_viewer_id())
+
+
+def test_signed_viewer_key_header_separates_actors():
     pack = make_pack(items=1)
-    client = APIClient()
-    for key in ("viewer-aaaaaaaa", "viewer-bbbbbbbb", "viewer-aaaaaaaa"):
-        post(client, pack, "download", HTTP_X_VIEWER_KEY=key)
+    first, second = signed_key(), signed_key()
+    for key in (first, second, first):
+        post(APIClient(), pack, "download", HTTP_X_VIEWER_KEY=key)
     assert counts(pack)["download"] == 2
 
 
@@ -75,14 +80,12 @@ def test_unknown_or_hidden_pack_is_404_and_nothing_is_recorded():
 
 
 def test_engagement_is_throttled(monkeypatch):
-    from django.core.cache import cache
     from rest_framework.throttling import ScopedRateThrottle
 
     monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES", {"engagement": "3/min"})
-    cache.clear()
     pack = make_pack(items=1)
     client = APIClient()
-    statuses = [post(client, pack, "open", HTTP_X_VIEWER_KEY=f"viewer-{i:08d}").status_code for i in range(5)]
+    statuses = [post(client, pack, "open", HTTP_X_VIEWER_KEY=signed_key()).status_code for _ in range(5)]
     assert statuses == [200, 200, 200, 429, 429]
     limited = post(client, pack, "open")
     assert limited.json()["code"] == "RATE_LIMITED"
@@ -96,7 +99,9 @@ def test_concurrent_likes_of_one_actor_count_once():
     pack = make_pack(items=1)
 
     def like():
-        return APIClient().post(f"/api/sticker-packs/{pack.pack_key}/like", HTTP_X_VIEWER_KEY="viewer-same-actor")
+        return APIClient().post(f"/api/sticker-packs/{pack.pack_key}/like", HTTP_X_VIEWER_KEY=key)
+
+    key = signed_key()
 
     assert {r.status_code for r in run_together([like] * 8)} == {200}
     assert counts(pack)["like"] == 1

@@ -7,10 +7,19 @@ import time
 import zlib
 
 import pytest
+from django.conf import settings as django_settings
 from PIL import Image, ImageDraw, ImageFile
 
 from catalog.services import images
-from catalog.services.images import ConvertedSticker, ImageRejected, convert_upload, dhash_hex, hamming, sniff_format
+from catalog.services.images import (
+    ConvertedSticker,
+    ImageRejected,
+    convert_upload,
+    dhash_hex,
+    hamming,
+    sniff_format,
+    whatsapp_violations,
+)
 
 # --- input builders ---------------------------------------------------------------------------
 
@@ -109,6 +118,13 @@ def read_frames(data: bytes) -> list[tuple[Image.Image, int]]:
             image.load()
             frames.append((image.convert("RGBA"), image.info.get("duration")))
     return frames
+
+
+def encoded_size(data: bytes, **attempt) -> int:
+    """Bytes of one encoding of an animation with these settings (to aim a target between steps)."""
+    with Image.open(io.BytesIO(data)) as image:
+        limits = images._Limits.from_settings()
+        return len(images._encode_animation(image, image.n_frames, limits, images._Attempt(**attempt)).data)
 
 
 def rejected(data: bytes) -> ImageRejected:
@@ -240,18 +256,29 @@ def test_oversized_static_output_is_reencoded_smaller(monkeypatch):
     data = encode(scene((512, 512)), "PNG")
     default = convert_upload(data)  # fits the 100 KB target at the first quality
 
-    monkeypatch.setattr(images, "STATIC_TARGET_BYTES", 1)  # unreachable: every quality step is tried
+    monkeypatch.setattr(images, "STATIC_TARGET_BYTES", len(default.data) - 1)
     squeezed = convert_upload(data)
 
-    assert len(squeezed.data) < len(default.data)  # the smallest attempt is kept, not a rejection
+    assert len(squeezed.data) <= images.STATIC_TARGET_BYTES < len(default.data)
     assert read_frames(squeezed.data)[0][0].size == (512, 512)
 
 
-def test_static_output_over_the_target_at_every_quality_is_still_accepted():
-    result = convert_upload(encode(noisy((512, 512)), "PNG"))
+def test_static_output_that_cannot_fit_is_refused_with_the_reason(monkeypatch):
+    monkeypatch.setattr(images, "STATIC_TARGET_BYTES", 1)
 
-    assert len(result.data) > images.STATIC_TARGET_BYTES  # pure noise does not compress
-    assert read_frames(result.data)[0][0].size == (512, 512)
+    error = rejected(encode(scene((512, 512)), "PNG"))
+
+    assert (error.code, error.status) == ("IMAGE_TOO_COMPLEX", 422)
+    assert "KB" in error.message and "static" in error.message
+
+
+def test_pure_noise_static_is_within_whatsapps_limit_or_refused():
+    try:
+        result = convert_upload(encode(noisy((512, 512)), "PNG"))
+    except ImageRejected as error:
+        assert error.code == "IMAGE_TOO_COMPLEX"
+    else:
+        assert whatsapp_violations(result.data) == []
 
 
 # --- animations -------------------------------------------------------------------------------
@@ -317,13 +344,91 @@ def test_oversized_animated_output_is_reencoded_smaller(monkeypatch, fmt):
     data = encode(frames[0], fmt, save_all=True, append_images=frames[1:], duration=[100, 150, 200], loop=0)
     default = convert_upload(data)
 
-    monkeypatch.setattr(images, "ANIMATED_TARGET_BYTES", 1)
+    monkeypatch.setattr(images, "ANIMATED_TARGET_BYTES", len(default.data) - 1)
     squeezed = convert_upload(data)
 
-    assert len(squeezed.data) < len(default.data)
-    assert squeezed.frame_count == 3
+    assert len(squeezed.data) <= images.ANIMATED_TARGET_BYTES < len(default.data)
+    assert squeezed.frame_count == 3  # a lower quality was enough: frames and timing kept
     assert [duration for _, duration in read_frames(squeezed.data)] == [100, 150, 200]
     assert squeezed.perceptual_hash == default.perceptual_hash
+
+
+def noisy_animation(frame_count: int, duration: int, size=(96, 96)) -> bytes:
+    frames = [noisy(size, seed) for seed in range(frame_count)]
+    return encode(frames[0], "GIF", save_all=True, append_images=frames[1:], duration=duration, loop=0)
+
+
+def test_the_frame_rate_is_lowered_before_the_frame_count(monkeypatch):
+    data = noisy_animation(8, 50)
+    default = convert_upload(data)  # fits at the first quality
+    lowest = encoded_size(data, quality=images.ANIMATED_QUALITIES[-1])
+    # Over the target even at the lowest quality, within it at half the frame rate.
+    monkeypatch.setattr(images, "ANIMATED_TARGET_BYTES", int(lowest * 0.7))
+
+    result = convert_upload(data)
+
+    assert len(result.data) <= images.ANIMATED_TARGET_BYTES < len(default.data)
+    durations = [duration for _, duration in read_frames(result.data)]
+    assert 2 <= len(durations) < 8
+    assert sum(durations) == 8 * 50  # frames merged: the animation lasts as long as before
+
+
+def test_the_frame_count_is_lowered_last(monkeypatch):
+    data = noisy_animation(16, 50)
+    at_quarter_rate = encoded_size(data, quality=images.ANIMATED_QUALITIES[-1], step=4)
+    monkeypatch.setattr(images, "ANIMATED_TARGET_BYTES", int(at_quarter_rate * 0.8))
+
+    result = convert_upload(data)
+
+    durations = [duration for _, duration in read_frames(result.data)]
+    assert len(result.data) <= images.ANIMATED_TARGET_BYTES
+    assert 2 <= len(durations) < 4 and all(d == 200 for d in durations)  # 4 frames at 200 ms, cut
+
+
+def test_an_animation_that_cannot_fit_is_refused_with_the_reason(monkeypatch):
+    monkeypatch.setattr(images, "ANIMATED_TARGET_BYTES", 1)
+
+    error = rejected(noisy_animation(6, 100))
+
+    assert (error.code, error.status) == ("IMAGE_TOO_COMPLEX", 422)
+    assert "animated sticker" in error.message
+
+
+def test_an_animation_over_ten_seconds_is_cut_at_ten():
+    result = convert_upload(animation("GIF", [4000, 4000, 4000]))  # 12 s
+
+    durations = [duration for _, duration in read_frames(result.data)]
+    assert durations == [4000, 4000, 2000]
+    assert whatsapp_violations(result.data) == []
+
+
+@pytest.mark.parametrize("data", [encode(scene((2000, 1500)), "PNG"), animation("GIF", [100, 200, 300])])
+def test_the_wall_clock_cap_answers_image_too_complex(settings, data):
+    settings.STICKER_UPLOAD_CONVERT_MAX_SECONDS = 1e-9  # every conversion takes longer than a nanosecond
+
+    error = rejected(data)
+
+    assert (error.code, error.status) == ("IMAGE_TOO_COMPLEX", 422)
+
+
+WHATSAPP_CASES = {
+    "static-photo": lambda: encode(scene((1200, 900)), "JPEG", quality=95),
+    "static-noise": lambda: encode(noisy((700, 700)), "PNG"),
+    "animated-noise": lambda: noisy_animation(60, 30, size=(256, 256)),
+    "animated-long": lambda: animation("GIF", [6000, 6000, 6000]),
+    "animated-fast": lambda: animation("GIF", [1, 1, 1]),
+    "animated-webp": lambda: animation("WEBP", [5, 9, 3000]),
+}
+
+
+@pytest.mark.parametrize("case", WHATSAPP_CASES)
+def test_every_accepted_sticker_meets_whatsapps_limits(case):
+    try:
+        result = convert_upload(WHATSAPP_CASES[case]())
+    except ImageRejected as error:
+        assert error.code == "IMAGE_TOO_COMPLEX", error
+        return
+    assert whatsapp_violations(result.data) == []
 
 
 # --- rejections -------------------------------------------------------------------------------
@@ -414,12 +519,12 @@ def test_bomb_is_refused_even_without_pillows_own_limit(monkeypatch, no_pixel_de
 
 
 def test_one_side_over_the_dimension_limit_is_refused(no_pixel_decoding):
-    error = rejected(huge_blank_png(images.STICKER_UPLOAD_MAX_DIMENSION + 1, 8))
+    error = rejected(huge_blank_png(django_settings.STICKER_UPLOAD_MAX_DIMENSION + 1, 8))
     assert (error.code, error.status) == ("IMAGE_TOO_LARGE", 422)
 
 
 def test_webp_sources_have_a_tighter_side_limit():
-    big = Image.new("RGB", (images.STICKER_UPLOAD_MAX_WEBP_DIMENSION + 8, 16), (10, 200, 30))
+    big = Image.new("RGB", (django_settings.STICKER_UPLOAD_MAX_WEBP_DIMENSION + 8, 16), (10, 200, 30))
     error = rejected(encode(big, "WEBP", quality=10))
     assert (error.code, error.status) == ("IMAGE_TOO_LARGE", 422)
     assert convert_upload(encode(big, "PNG")).width == 512  # the same picture as PNG is fine

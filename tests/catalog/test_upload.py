@@ -167,3 +167,31 @@ def test_40_concurrent_uploads_into_one_pack_make_exactly_30_items(user):
     assert positions == list(range(1, 31))
     # The 10 refused uploads left no stored bytes and no asset rows behind.
     assert StickerAsset.objects.count() == 30 and len(stored_files()) == 30
+
+
+def test_every_accepted_uploads_stored_bytes_meet_whatsapps_limits(owner_api, user):
+    from catalog.services.images import whatsapp_violations
+    from tests.catalog.test_images import WHATSAPP_CASES
+
+    pack = make_pack(owner=user, items=0, status="draft", refresh=False)
+    accepted = 0
+    for case, build in WHATSAPP_CASES.items():
+        response = upload(owner_api, pack, build())
+        if response.status_code == 422:
+            assert response.json()["code"] == "IMAGE_TOO_COMPLEX", case
+            continue
+        assert response.status_code == 201, (case, response.content)
+        accepted += 1
+    assert accepted >= 4
+    files = stored_files()
+    assert len(files) == accepted
+    for path in files:
+        assert whatsapp_violations(path.read_bytes()) == [], path
+
+
+def test_a_conversion_over_its_wall_clock_budget_is_422_and_leaves_nothing(owner_api, user, settings):
+    settings.STICKER_UPLOAD_CONVERT_MAX_SECONDS = 1e-9
+    pack = make_pack(owner=user, items=0, status="draft", refresh=False)
+    response = upload(owner_api, pack, animation("GIF", [100, 100, 100]), name="a.gif")
+    assert response.status_code == 422 and response.json()["code"] == "IMAGE_TOO_COMPLEX"
+    assert stored_files() == [] and pack.items.count() == 0
