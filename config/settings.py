@@ -385,6 +385,17 @@ TASKS = {
     }
 }
 
+# --- Outbox relay to RabbitMQ (SPEC §5.2; docs/events.md) ------------------------------
+# amqp://user:pass@host:5672/vhost turns the relay on: every process that publishes events (web and
+# workers, not only `run_outbox_relay`) must see it, because the relay's delivery row is written with
+# the event. Empty: off, and no delivery rows are written.
+OUTBOX_RELAY_URL = env.str("OUTBOX_RELAY_URL", default="")
+OUTBOX_RELAY_EXCHANGE = env.str("OUTBOX_RELAY_EXCHANGE", default="packyard.events")
+# A publish the broker has not confirmed within this long counts as failed (retried with backoff).
+OUTBOX_RELAY_CONFIRM_TIMEOUT_SECONDS = env.float("OUTBOX_RELAY_CONFIRM_TIMEOUT_SECONDS", default=30.0)
+# Reconnects back off exponentially (with jitter) up to this many seconds.
+OUTBOX_RELAY_RECONNECT_MAX_SECONDS = env.float("OUTBOX_RELAY_RECONNECT_MAX_SECONDS", default=30.0)
+
 # --- Observability (SPEC §8) ----------------------------------------------------------
 HTTP_SLO_TARGET_MS = env.int("HTTP_SLO_TARGET_MS", default=750)
 # /metrics answers these addresses (direct requests only, not proxied ones) or the bearer token.

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from outbox.models import DomainEvent, DomainEventDeadLetter
+from outbox.models import DomainEvent, DomainEventDeadLetter, RelayDelivery, RelayDeliveryDeadLetter
 from workers.admin import DeadLetterAdminMixin, QueueItemAdminMixin
 
 
@@ -60,3 +60,18 @@ class DomainEventDeadLetterAdmin(DeadLetterAdminMixin, admin.ModelAdmin):
         "errors_formatted",
         "last_error_formatted",
     ]
+
+
+@admin.register(RelayDelivery)
+class RelayDeliveryAdmin(DomainEventAdmin):
+    """The relay's per-event delivery state (outbox.relay): read-only, like the events."""
+
+    list_display = ["id", "event_id", *DomainEventAdmin.list_display[1:-1], "occurred_at"]
+    fields = ["event_id", "occurred_at", *DomainEventAdmin.fields]
+
+
+@admin.register(RelayDeliveryDeadLetter)
+class RelayDeliveryDeadLetterAdmin(DomainEventDeadLetterAdmin):
+    queue_name = "relay"
+    list_display = ["id", "original_id", "event_id", *DomainEventDeadLetterAdmin.list_display[2:]]
+    fields = ["original_id", "event_id", "occurred_at", *DomainEventDeadLetterAdmin.fields[1:]]

@@ -6,4 +6,8 @@ class OutboxConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from outbox import services  # noqa: F401 - registers the outbox queue
+        from config.metrics import register_collector
+        from outbox import services  # noqa: F401 - registers the outbox and relay queues
+        from outbox.metrics import RelayLagCollector
+
+        register_collector(RelayLagCollector())

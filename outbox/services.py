@@ -4,11 +4,13 @@ Events travel on the same queue mechanism as tasks (workers.queue).
 """
 
 from collections.abc import Callable
+from contextlib import nullcontext
 
 from django.db import transaction
 
 from flags.services import is_enabled
 from outbox.models import DomainEvent, DomainEventDeadLetter
+from outbox.relay import RELAY, relay_delivery_enqueue, relay_enabled
 from workers.conf import OUTBOX_FLAG
 from workers.queue import Claimed, Queue, register_queue
 
@@ -22,6 +24,7 @@ EVENTS = register_queue(
         item_label="event",
     )
 )
+register_queue(RELAY)  # the relay's own delivery state (outbox.relay), claimed on the same mechanism
 
 _handlers: dict[str, list[Callable[[DomainEvent], None]]] = {}
 
@@ -50,19 +53,24 @@ def publish(
     """Write an event in the caller's transaction; None when the flag is off for the aggregate.
 
     `idempotency_key` must identify this change (e.g. "<type>:<id>:v<version>"), never only
-    the aggregate: a static key would swallow every later change.
+    the aggregate: a static key would swallow every later change. With the relay on
+    (OUTBOX_RELAY_URL), a new event also gets its relay delivery row, in the same transaction.
     """
     if not is_enabled(OUTBOX_FLAG, subject_key=f"{aggregate_type}:{aggregate_id}", default=True):
         return None
-    event, _ = EVENTS.enqueue(
-        idempotency_key=idempotency_key,
-        payload=payload,
-        event_type=event_type,
-        aggregate_type=aggregate_type,
-        aggregate_id=str(aggregate_id),
-        priority=priority,
-        request_id=request_id,
-    )
+    relayed = relay_enabled()
+    with transaction.atomic() if relayed else nullcontext():
+        event, created = EVENTS.enqueue(
+            idempotency_key=idempotency_key,
+            payload=payload,
+            event_type=event_type,
+            aggregate_type=aggregate_type,
+            aggregate_id=str(aggregate_id),
+            priority=priority,
+            request_id=request_id,
+        )
+        if created and relayed:
+            relay_delivery_enqueue(event)
     return event
 
 

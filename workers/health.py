@@ -39,7 +39,11 @@ def start_health_server(runtime, host: str, port: int) -> ThreadingHTTPServer:
                 try:
                     with connection.cursor() as cursor:
                         cursor.execute("SELECT 1")
-                    self._send(200, b'{"status": "ok"}')
+                    failing = [name for name, check in runtime.ready_checks.items() if not check()]
+                    if failing:
+                        self._send(503, json.dumps({"status": "unavailable", "failing": failing[0]}).encode())
+                    else:
+                        self._send(200, b'{"status": "ok"}')
                 except Exception as exc:
                     self._send(
                         503, json.dumps({"status": "unavailable", "failing": "database", "error": str(exc)}).encode()

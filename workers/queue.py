@@ -246,6 +246,7 @@ class Queue:
             ids = list(candidates.values_list("id", flat=True)[:limit])
             if not ids:
                 return []
+            ids = self.claim_more(ids, limit=limit, now=now)
             self.model.objects.filter(id__in=ids, status=QueueStatus.PENDING).update(
                 status=QueueStatus.PROCESSING,
                 worker_token=token,
@@ -268,6 +269,11 @@ class Queue:
             )
             for row in (rows[i] for i in ids if i in rows)
         ]
+
+    def claim_more(self, ids: list[int], *, limit: int, now: datetime) -> list[int]:
+        """Hook: ids to claim in the same transaction besides `ids` (already row-locked here), at most
+        `limit` in all. A queue with its own claim rules locks what it adds; by default nothing."""
+        return ids
 
     def _fenced(self, item: Claimed):
         return self.model.objects.filter(id=item.id, worker_token=item.token, status=QueueStatus.PROCESSING)

@@ -32,6 +32,11 @@ logger = logging.getLogger(__name__)
 Runner = Callable[[Claimed], object]
 
 
+class ReleaseItem(Exception):  # noqa: N818 - an instruction to the loop, not an error
+    """Raised by a runner whose item was not tried after all: it goes back to the queue at once and
+    the attempt is not counted (e.g. the relay did not send an event because an earlier one failed)."""
+
+
 @dataclass
 class WorkerOptions:
     worker_id: str
@@ -64,6 +69,8 @@ class WorkerRuntime:
         scope: Callable[[], tuple[list[str] | None, Q | None]] = lambda: (None, None),
         gate: Callable[[], bool] = lambda: True,
         on_pass: Callable[[], object] | None = None,
+        before_batch: Callable[[list[Claimed]], object] | None = None,
+        ready_checks: dict[str, Callable[[], bool]] | None = None,
     ):
         self.queue = queue
         self.options = options
@@ -71,6 +78,12 @@ class WorkerRuntime:
         self.scope = scope
         self.gate = gate
         self.on_pass = on_pass
+        # Starts every item of a claimed batch at once (the outbox relay publishes them together, then
+        # each item's runner awaits its own outcome). Once it has run, the batch's items are finished,
+        # never released unstarted at shutdown: they may already be out of this process.
+        self.before_batch = before_batch
+        # Extra /readyz checks of this process (name -> ok?), besides the database.
+        self.ready_checks = dict(ready_checks or {})
         self.stopping = threading.Event()
         self._held: dict[int, _Held] = {}
         self._lock = threading.Lock()
@@ -196,9 +209,16 @@ class WorkerRuntime:
 
     def _run_batch(self, batch: list[Claimed]) -> None:
         succeeded: list[Claimed] = []
+        started_together = False
+        if self.before_batch is not None:
+            try:
+                self.before_batch(batch)
+                started_together = True
+            except Exception:  # each item's runner then fails on its own (retried with backoff)
+                logger.exception("worker %s: starting a batch of %d failed", self.options.worker_id, len(batch))
         try:
             for index, item in enumerate(batch):
-                if self.stopping.is_set():
+                if self.stopping.is_set() and not started_together:
                     for waiting in batch[index:]:  # never started: back to the queue now
                         self._finish(
                             [waiting], lambda w=waiting: self.queue.release(w, worker_id=self.options.worker_id)
@@ -240,6 +260,11 @@ class WorkerRuntime:
             if runner is None:
                 raise LookupError(f"no handler registered for {item.type!r}")
             runner(item)
+        except ReleaseItem as exc:
+            reason = str(exc)
+            self._finish([item], lambda: self.queue.release(item, worker_id=self.options.worker_id, reason=reason))
+            QUEUE_ITEMS.labels(self.queue.name, item.type, "released").inc()
+            return False
         except Exception as exc:
             logger.exception(
                 "worker %s: %s #%s failed (attempt %s/%s)",

@@ -6,7 +6,7 @@ from django.core.cache import cache
 from prometheus_client.core import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
-from outbox.models import DomainEvent, DomainEventDeadLetter
+from outbox.models import DomainEvent, DomainEventDeadLetter, RelayDeliveryDeadLetter
 from tests.catalog.conftest import make_pack
 from workers.models import QueueStatus, WorkerTask, WorkerTaskDeadLetter
 
@@ -144,9 +144,13 @@ def test_queue_gauges_equal_database_counts(client):
         assert expected == count and depth[("tasks", status)] == expected, status
     assert depth[("outbox", "pending")] == DomainEvent.objects.filter(status="pending").count() == 2
     dead = {s.labels["queue"]: s.value for s in families["packyard_queue_dead_letters"].samples}
-    assert dead == {"tasks": WorkerTaskDeadLetter.objects.count(), "outbox": DomainEventDeadLetter.objects.count()}
+    assert dead == {
+        "tasks": WorkerTaskDeadLetter.objects.count(),
+        "outbox": DomainEventDeadLetter.objects.count(),
+        "relay": RelayDeliveryDeadLetter.objects.count(),  # the outbox relay's queue (docs/events.md)
+    }
     oldest = {s.labels["queue"]: s.value for s in families["packyard_queue_oldest_age_seconds"].samples}
-    assert oldest["tasks"] >= 0 and set(oldest) == {"tasks", "outbox"}
+    assert oldest["tasks"] >= 0 and set(oldest) == {"tasks", "outbox", "relay"}
     assert "packyard_snapshot_stalest_age_seconds" in families
 
 

@@ -88,3 +88,30 @@ def test_unregistered_types_are_not_claimed_by_a_scoped_worker():
     rt.run()
     task = WorkerTask.objects.get()
     assert task.status == "pending" and task.attempts == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_hook_starts_items_together_and_a_runner_may_give_its_item_back():
+    from workers.runtime import ReleaseItem
+
+    for n in range(4):
+        enqueue_task(task_type="test_probe", idempotency_key=f"t{n}", payload={"n": n})
+    batches = []
+
+    def run(item):
+        if item.payload["n"] % 2:
+            raise ReleaseItem("not tried: its turn had not come")
+
+    rt = WorkerRuntime(
+        queue=TASKS,
+        options=WorkerOptions(worker_id="test-worker", max_tasks=4, batch_size=4, poll_interval=0.05),
+        resolve=lambda item: run,
+        before_batch=lambda batch: batches.append(sorted(i.payload["n"] for i in batch)),
+    )
+    rt.run()
+    assert batches[0] == [0, 1, 2, 3]
+    by_n = {t.payload["n"]: t for t in WorkerTask.objects.all()}
+    assert [by_n[n].status for n in range(4)] == ["completed", "pending", "completed", "pending"]
+    assert by_n[1].attempts == 0  # given back: the attempt does not count
+    released = TaskRun.objects.get(item_id=by_n[1].id)
+    assert released.outcome == "released" and "its turn had not come" in released.error
