@@ -36,12 +36,19 @@ def st_command() -> str:
     return str(Path(sys.executable).with_name("st"))
 
 
-def config_toml(*, token: str, pack_keys: list[str], sticker_ids: list[int], username: str, password: str) -> str:
+def config_toml(
+    *, token: str, pack_keys: list[str], sticker_ids: list[int], username: str, password: str, cache_dir: Path
+) -> str:
     packs = ", ".join(json.dumps(key) for key in pack_keys)
     stickers = ", ".join(str(i) for i in sticker_ids)
     return f"""
 hooks = "tests.catalog.fuzz.hooks"
 seed = {SEED}
+
+# No state kept between runs (a replay of earlier crashes would make runs differ), none in the tree.
+[cache]
+enabled = false
+directory = {json.dumps(str(cache_dir))}
 
 [generation]
 mode = "all"
@@ -113,6 +120,7 @@ def test_the_api_keeps_its_schema_under_fuzzing(live_server, tmp_path, user, oth
             sticker_ids=sticker_ids,
             username="alice",
             password="alice-password-123",
+            cache_dir=tmp_path / "schemathesis-cache",
         )
     )
     junit, har = tmp_path / "junit.xml", tmp_path / "requests.har"
