@@ -4,7 +4,7 @@ throughput at a given concurrency, and the number of SQL queries per request.
     .venv/bin/python bench/catalog_bench.py [--packs 100000] [--items-per-pack 6]
         [--database-url mysql://root@127.0.0.1:3306/packyard_bench] [--concurrency 200] [--duration 20]
         [--gunicorn-workers 4] [--threads 4] [--client-procs 1] [--skip-build] [--compare 10000]
-        [--json-out FILE] [--loadtest-out DIR]
+        [--json-out FILE] [--loadtest-out DIR] [--render-cpu ROUNDS] [--no-load]
 
 Builds a synthetic catalog with bulk_create (users, assets, packs with 1..k items, engagement,
 classifications, one ranking snapshot per listed pack), starts gunicorn on a free port and
@@ -13,6 +13,13 @@ runs closed-loop keep-alive load (bench/httpload.py) against:
     list    GET /api/sticker-packs?sort=ranking|trending|recent|likes&limit=24&offset=0..240
             (plus one cursor continuation per sort when the API returns pagination.next_cursor)
     detail  GET /api/sticker-packs/<pack_key> over 2,000 random listed packs
+
+`--render-cpu ROUNDS` measures the server's CPU per request in-process (Django's test client through
+the whole middleware stack, the anonymous read cache off, so every request renders): ROUNDS rounds,
+each of a batch of bare `/healthz` requests (the baseline), a batch of list pages and a batch of
+details, interleaved so a change in the machine's load hits all three alike. It prints CPU ms per
+request (time.process_time of this process: the database server's CPU is not in it) and the
+ratios list/healthz and detail/healthz (medians over the rounds). `--no-load` skips gunicorn.
 
 `--loadtest-out DIR` also runs `manage.py loadtest`'s load (ops.loadtest) over lists and details
 mixed and writes its JSON and self-contained HTML reports there. `--compare N` repeats everything with an N-pack catalog in database `<name>_<N>`, so list
@@ -545,6 +552,67 @@ def _query_counts(pack_key: str) -> dict:
     return counts
 
 
+# --- server CPU per request, in-process ------------------------------------------------
+
+
+def render_cpu(keys: list[str], *, rounds: int, batch: int = 50) -> dict:
+    """CPU ms per request of /healthz, list pages and details through Django's test client (the
+    whole middleware stack in this process, the anonymous read cache off), over `rounds`
+    interleaved rounds of `batch` requests each; medians of the per-round figures and ratios."""
+    from django.test import override_settings
+
+    with override_settings(API_ANONYMOUS_CACHE_SECONDS=0, API_ANONYMOUS_LOCAL_SECONDS=0):
+        return _render_cpu(keys, rounds=rounds, batch=batch)
+
+
+def _render_cpu(keys: list[str], *, rounds: int, batch: int) -> dict:
+    import statistics
+
+    from django.test import Client
+
+    client = Client(raise_request_exception=True)
+    lists = [f"{LIST_PATH}?sort={sort}&limit={PAGE_SIZE}&offset={offset}" for offset in (0, 24, 48) for sort in SORTS]
+    cases = {
+        "healthz": ["/healthz"],
+        "list": lists,
+        "detail": [f"{LIST_PATH}/{key}" for key in keys[:200]],
+    }
+    for paths in cases.values():  # warm: imports, flag cache, prepared statements, the OS page cache
+        for path in paths[:20]:
+            assert client.get(path).status_code == 200, path
+    per_round: dict[str, list[float]] = {name: [] for name in cases}
+    wall: dict[str, list[float]] = {name: [] for name in cases}
+    position = 0
+    for _ in range(rounds):
+        for name, paths in cases.items():
+            chosen = [paths[(position + i) % len(paths)] for i in range(batch)]
+            cpu_start, wall_start = time.process_time(), time.perf_counter()
+            for path in chosen:
+                response = client.get(path)
+                if response.status_code != 200:
+                    raise BenchError(f"{path}: HTTP {response.status_code}")
+            per_round[name].append((time.process_time() - cpu_start) * 1000 / batch)
+            wall[name].append((time.perf_counter() - wall_start) * 1000 / batch)
+        position += batch
+    result = {
+        "rounds": rounds,
+        "batch": batch,
+        "cpu_ms": {name: round(statistics.median(values), 3) for name, values in per_round.items()},
+        "wall_ms": {name: round(statistics.median(values), 3) for name, values in wall.items()},
+    }
+    for name in ("list", "detail"):
+        ratios = [v / h for v, h in zip(per_round[name], per_round["healthz"], strict=True) if h > 0]
+        result[f"{name}_over_healthz"] = round(statistics.median(ratios), 2) if ratios else None
+    cpu = result["cpu_ms"]
+    print(
+        f"server CPU per request (in-process, {rounds} rounds x {batch}): healthz {cpu['healthz']:.3f} ms, "
+        f"list {cpu['list']:.3f} ms ({result['list_over_healthz']}x healthz), "
+        f"detail {cpu['detail']:.3f} ms ({result['detail_over_healthz']}x healthz)",
+        flush=True,
+    )
+    return result
+
+
 # --- gunicorn --------------------------------------------------------------------------
 
 
@@ -712,10 +780,15 @@ def bench_catalog(url: str, packs: int, args, media_root: Path, log_path: Path) 
             for label, c in report["query_counts"].items()
         )
     )
+    if args.render_cpu:
+        report["render_cpu"] = render_cpu(keys, rounds=args.render_cpu)
     from django.db import connections
 
     connections.close_all()
     scenarios = {}
+    if args.no_load:
+        report["scenarios"] = scenarios
+        return report
     with gunicorn(
         url,
         media_root,
@@ -796,6 +869,14 @@ def main() -> None:
         metavar="DIR",
         help="also run manage.py loadtest (lists + details): JSON + HTML here",
     )
+    parser.add_argument(
+        "--render-cpu",
+        type=int,
+        default=0,
+        metavar="ROUNDS",
+        help="also measure server CPU per request in-process (healthz, list, detail; ROUNDS rounds)",
+    )
+    parser.add_argument("--no-load", action="store_true", help="skip the gunicorn load scenarios")
     parser.add_argument("--paths", nargs="+", help=argparse.SUPPRESS)  # load arbitrary paths too
     args = parser.parse_args()
     if not 1 <= args.items_per_pack <= 30:

@@ -11,9 +11,10 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from catalog import models, selectors
+from catalog import models
 from catalog.errors import CatalogError
 from catalog.selectors import normal_pack_key
+from catalog.selectors.engagement import networks_over_caps
 from catalog.services import assets, creators, moderation, viewers
 
 
@@ -443,7 +444,7 @@ class InteractionEventAdmin(admin.ModelAdmin):
             **self.admin_site.each_context(request),
             "title": "Networks over the engagement caps (last 24 hours)",
             "opts": self.model._meta,
-            "networks": selectors.networks_over_caps(since=timezone.now() - timedelta(days=1)),
+            "networks": networks_over_caps(since=timezone.now() - timedelta(days=1)),
             "form": form,
             "looked_up": looked_up,
         }

@@ -1,8 +1,8 @@
 """Server-rendered pages (SPEC §3 web pages): browse, pack, login, my packs, create and edit.
 
-Pages read through the services the API uses (catalog.services.reads: the snapshot-backed
-list, and the detail with its "safe for this viewer" rules) and write through the same
-services. Every form posts to a page view here and redirects, so the pages work without JS;
+Pages read through the selectors the API uses (catalog.selectors: the snapshot-backed list,
+and the detail with its "safe for this viewer" rules), parse the list's query and render packs
+with the API's own serializers (catalog.api), and write through the same services. Every form posts to a page view here and redirects, so the pages work without JS;
 the modules in static/catalog/ enhance them by calling the API with the session.
 """
 
@@ -22,10 +22,14 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from catalog import selectors
+from catalog.api import outputs
+from catalog.api.inputs import SORT_ALIASES, PackListQuery
 from catalog.api.throttles import NetworkScopedThrottle
+from catalog.api.views import pack_list_body
 from catalog.errors import CatalogError, InvalidInput, NotAllowed, PackNotFound
 from catalog.forms import PackForm
-from catalog.services import assets, engagement, packs, reads, uploads, viewers
+from catalog.selectors import details, owner
+from catalog.services import assets, engagement, packs, uploads, viewers
 from catalog.validation import bounded_int
 
 # (value of `sort` in the page's links, label); values are the API's sort names.
@@ -86,8 +90,8 @@ def browse(request):
     anonymous = viewers.is_anonymous(request)
     error, status = "", 200
     try:
-        params = reads.list_params(request.GET, anonymous=anonymous)
-        result = reads.pack_list(params, anonymous=anonymous, viewer_key=viewers.actor_key(request))
+        query = PackListQuery.parse(request.GET, anonymous=anonymous)
+        result = pack_list_body(query, anonymous=anonymous, viewer_key=viewers.actor_key(request))
     except InvalidInput as exc:
         error, status = exc.message, 400
         result = {"data": [], "pagination": {"next_cursor": None}, "filters": {}}
@@ -107,7 +111,7 @@ def browse(request):
             {
                 "label": label,
                 "url": _browse_query(filters, sort=value),
-                "active": selectors.SORT_ALIASES[value] == current_sort,
+                "active": SORT_ALIASES[value] == current_sort,
             }
             for value, label in SORTS
         ],
@@ -134,12 +138,16 @@ def _with_alt_text(items: list[dict]) -> list[dict]:
     return items
 
 
+def _pack_detail(request, pack_key: str, *, anonymous: bool, viewer_key: str) -> dict:
+    """The pack as GET /api/sticker-packs/{pack_key} renders it for this viewer."""
+    detail = details.pack_detail(pack_key=pack_key, viewer=request.user, viewer_key=viewer_key)
+    return outputs.PackDetailOut.render(detail, {"anonymous": anonymous, "for_owner": detail.owned_by_viewer})
+
+
 def pack_page(request, pack_key: str):
     anonymous = viewers.is_anonymous(request)
     try:
-        pack = reads.pack_detail(
-            pack_key, viewer=request.user, anonymous=anonymous, viewer_key=viewers.actor_key(request)
-        )["data"]
+        pack = _pack_detail(request, pack_key, anonymous=anonymous, viewer_key=viewers.actor_key(request))
     except PackNotFound:
         raise Http404("pack not found") from None
     _with_alt_text(pack["items"])
@@ -178,7 +186,9 @@ def pack_engage(request, pack_key: str, interaction: str):
 def pack_download(request, pack_key: str):
     """The pack's stickers this viewer may see, as a zip of WebP files."""
     try:
-        pack, items = reads.pack_download_items(pack_key, viewer=request.user, anonymous=viewers.is_anonymous(request))
+        pack, items = details.pack_download_items(
+            pack_key, viewer=request.user, anonymous=viewers.is_anonymous(request)
+        )
     except PackNotFound:
         raise Http404("pack not found") from None
     buffer = io.BytesIO()
@@ -197,7 +207,9 @@ def pack_download(request, pack_key: str):
 
 @login_required
 def my_packs(request):
-    data = reads.owner_packs(request.user)["data"]
+    data = outputs.OwnerDashboardOut.render(
+        owner.owner_dashboard(user=request.user), {"anonymous": False, "for_owner": True}
+    )
     return render(request, "catalog/my_packs.html", {"packs": data["packs"], "stats": data["stats"]})
 
 
@@ -238,7 +250,7 @@ def pack_edit(request, pack_key: str):
         else:
             messages.success(request, "Pack details saved.")
             return redirect("pack-edit", pack_key=pack_key)
-    detail = reads.pack_detail(pack_key, viewer=request.user, anonymous=False, viewer_key="")["data"]
+    detail = _pack_detail(request, pack_key, anonymous=False, viewer_key="")
     _with_alt_text(detail["items"])
     context = {
         "pack": detail,

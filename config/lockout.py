@@ -9,6 +9,7 @@ lockout in the admin ("Axes › Access attempts").
 from django.http import JsonResponse
 from django.shortcuts import render
 
+from catalog.api.exceptions import error_body
 from config.errors import is_api
 
 
@@ -25,7 +26,7 @@ def lockout_username(request, credentials=None) -> str:
 def lockout_response(request, original_response=None, credentials=None):
     message = "too many failed logins; try again later or ask staff to lift the lockout"
     if is_api(request):
-        return JsonResponse({"error": message, "code": "RATE_LIMITED"}, status=429)
+        return JsonResponse(error_body(message, "RATE_LIMITED"), status=429)
     # The admin's look for the admin login, the site's for the pages' login (/login/). Rendered
     # here: the middleware answers after the view, past the point where Django renders.
     template = "admin/lockout.html" if request.path.startswith("/admin/") else "registration/lockout.html"

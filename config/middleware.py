@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.signals import request_finished
 from django.http import JsonResponse
 
+from catalog.api.exceptions import error_body
 from config import logs
 from config.metrics import observe_request
 
@@ -71,7 +72,6 @@ class BodySizeLimitMiddleware:
             length = 0
         if length > settings.REQUEST_BODY_MAX_BYTES:
             return JsonResponse(
-                {"error": f"request body over {settings.REQUEST_BODY_MAX_BYTES} bytes", "code": "FILE_TOO_LARGE"},
-                status=413,
+                error_body(f"request body over {settings.REQUEST_BODY_MAX_BYTES} bytes", "FILE_TOO_LARGE"), status=413
             )
         return self.get_response(request)

@@ -32,9 +32,8 @@ from django.http import HttpResponse
 from django.urls import Resolver404, resolve
 from django.utils.cache import patch_cache_control, patch_vary_headers
 
-from catalog.selectors import normal_pack_key
+from catalog.selectors import normal_pack_key, snapshot_reads_on
 from catalog.services.readcache import generation_key
-from catalog.services.reads import snapshot_reads_on
 from catalog.services.viewers import actor_key
 
 FIXED_NAMES = {"stats", "creators", "orphan-stickers", "support"}

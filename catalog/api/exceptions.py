@@ -8,6 +8,7 @@ from django.core.exceptions import (
     TooManyFilesSent,
 )
 from django.http import Http404, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -28,15 +29,19 @@ _DRF_CODES = {
 }
 
 
-def error_body(message: str, code: str, **extra) -> dict:
-    return {"error": message, "code": code, **extra}
+def error_body(message: str, code: str) -> dict:
+    """The Error shape (catalog.api.outputs.ErrorOut), rendered by it."""
+    from catalog.api.outputs import ErrorOut
+
+    return ErrorOut.render({"error": message, "code": code})
 
 
-def _message(detail) -> str:
+def error_message(detail) -> str:
+    """DRF's error detail (a dict of field errors, a list, a string) as one line."""
     if isinstance(detail, dict):
-        return "; ".join(f"{key}: {_message(value)}" for key, value in detail.items())
+        return "; ".join(f"{key}: {error_message(value)}" for key, value in detail.items())
     if isinstance(detail, list):
-        return "; ".join(_message(value) for value in detail)
+        return "; ".join(error_message(value) for value in detail)
     return str(detail)
 
 
@@ -55,7 +60,9 @@ def api_exception_handler(exc, context):
     if response is None:
         return None  # an unexpected error: Django's 500 path (logged), body below
     code = next((c for cls, c in _DRF_CODES.items() if isinstance(exc, cls)), "ERROR")
-    response.data = error_body(_message(exc.detail), code)
+    if isinstance(exc, drf.PermissionDenied) and str(exc.detail).startswith("CSRF Failed"):
+        code = "CSRF_FAILED"  # SessionAuthentication's check of an unsafe request
+    response.data = error_body(error_message(exc.detail), code)
     return response
 
 
@@ -70,8 +77,15 @@ def json_bad_request(request, exception=None):
     return JsonResponse(suspicious_body(exception), status=400)
 
 
+@csrf_exempt  # a POST to a path no route matches is a 404, with or without a session (SPEC §3)
 def json_not_found(request, exception=None):
     return JsonResponse(error_body("not found", "NOT_FOUND"), status=404)
+
+
+def json_csrf_failure(request, reason: str = ""):
+    return JsonResponse(
+        error_body(f"CSRF check failed: {reason}" if reason else "CSRF check failed", "CSRF_FAILED"), status=403
+    )
 
 
 def json_server_error(request):

@@ -1,9 +1,12 @@
-"""Public and owner API views (SPEC §3): thin — parse, call a service, shape the response."""
+"""Public and owner API views (SPEC §3). Each operation: validate (an input serializer of
+catalog.api.inputs) → one selector or service → render (an output serializer of catalog.api.outputs).
+The OpenAPI schema is generated from those serializers and the `errors(...)` each operation lists."""
 
+from django.conf import settings
 from django.contrib.auth import authenticate
 from django.http import FileResponse, HttpResponse, HttpResponseRedirect
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiRequest, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.authtoken.models import Token
@@ -12,31 +15,24 @@ from rest_framework.permissions import IsAuthenticated, IsAuthenticatedOrReadOnl
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from catalog import presenters
-from catalog.api import schema
+from catalog.api import inputs, outputs
+from catalog.api.cursors import encode_cursor
+from catalog.api.openapi import errors
 from catalog.api.parsers import BoundedJSONParser
 from catalog.api.throttles import NetworkScopedThrottle, NetworkThrottle, UsernameThrottle
-from catalog.errors import CatalogError, InvalidInput, NotAllowed, StickerNotFound
-from catalog.services import assets, delivery, engagement, packs, reads, stats, uploads, viewers
-from catalog.validation import path_id, plain_string
+from catalog.errors import CatalogError, NotAllowed, StickerNotFound
+from catalog.selectors import creators as creator_selectors
+from catalog.selectors import details, lists, orphans, owner, stats
+from catalog.services import assets, delivery, engagement, packs, uploads, viewers
+from catalog.validation import path_id
 
-USERNAME_MAX = 150  # Django's username field
-PASSWORD_MAX = 1024
-
-LIST_PARAMETERS = [
-    OpenApiParameter("q", str, description="search name, publisher, description and tags"),
-    OpenApiParameter(
-        "sort",
-        str,
-        description="ranking (default) | popular | trending | recent | new | likes | liked | comments | downloads",
-    ),
-    OpenApiParameter("categories", str, description="comma-separated tags, any match"),
-    OpenApiParameter("include_sensitive", bool, description="honoured for logged-in viewers only"),
-    OpenApiParameter("visibility", str, description="accepted; only public packs are listed"),
-    OpenApiParameter("limit", int, description="1..60, default 24"),
-    OpenApiParameter("offset", int),
-    OpenApiParameter("cursor", str, description="next_cursor of the previous page"),
-]
+IMAGE_TYPES = "image/png, image/jpeg, image/webp, image/gif"
+PATH = OpenApiParameter.PATH
+PACK_KEY = OpenApiParameter("pack_key", str, PATH, pattern=r"^[-a-zA-Z0-9_]+$", description="the pack's public key")
+STICKER_ID = OpenApiParameter(
+    "sticker_id", OpenApiTypes.INT64, PATH, description="the sticker's asset id (`.webp` may follow it in the URL)"
+)
+INTERACTION = OpenApiParameter("interaction", str, PATH, enum=["open", "like", "dislike", "download"])
 
 
 def request_id(request) -> str:
@@ -71,86 +67,167 @@ class OwnerView(CatalogView):
     permission_classes = [IsAuthenticated]
 
 
+def pack_detail_response(request, pack_key: str, *, status_code: int = 200) -> Response:
+    """The pack as its owner sees it after a change (they are logged in: never anonymous)."""
+    detail = details.pack_detail(pack_key=pack_key, viewer=request.user, viewer_key="")
+    context = {"anonymous": False, "for_owner": detail.owned_by_viewer}
+    return Response(outputs.PackDetailEnvelopeOut.render({"data": detail}, context), status=status_code)
+
+
+def pack_list_body(query: dict, *, anonymous: bool, viewer_key: str) -> dict:
+    """GET /api/sticker-packs for validated `query` (inputs.PackListQuery): the body, rendered."""
+    page = lists.pack_list(anonymous=anonymous, viewer_key=viewer_key, **query)
+    next_offset = query["offset"] + len(page.cards) if page.has_more else None
+    next_cursor = None
+    if page.has_more and page.last is not None:
+        next_cursor = encode_cursor(query["sort"], *page.last, next_offset, page.pack_ids)
+    body = {
+        "data": page.cards,
+        "pagination": {
+            "limit": query["limit"],
+            "offset": query["offset"],
+            "has_more": page.has_more,
+            "next_offset": next_offset,
+            "next_cursor": next_cursor,
+        },
+        "filters": {
+            "q": query["q"] or None,
+            "sort": query["sort"],
+            "categories": query["categories"],
+            "include_sensitive": query["include_sensitive"],
+            "visibility": "public",
+        },
+    }
+    return outputs.PackListOut.render(body, {"anonymous": anonymous})
+
+
 class PackCollectionView(CatalogView):
     permission_classes = [IsAuthenticatedOrReadOnly]
-    cache_query_params = tuple(parameter.name for parameter in LIST_PARAMETERS)
+    cache_query_params = inputs.PackListQuery.names()
 
     @extend_schema(
-        operation_id="sticker_packs_list", parameters=LIST_PARAMETERS, responses={200: schema.PackList, **schema.ERRORS}
+        operation_id="sticker_packs_list",
+        parameters=[inputs.PackListQuery],
+        responses={200: outputs.PackListOut, **errors()},
     )
     def get(self, request):
-        params = reads.list_params(request.query_params, anonymous=self.anonymous)
-        return Response(reads.pack_list(params, anonymous=self.anonymous, viewer_key=self.viewer_key))
+        anonymous = self.anonymous
+        query = inputs.PackListQuery.parse(request.query_params, anonymous=anonymous)
+        return Response(pack_list_body(query, anonymous=anonymous, viewer_key=self.viewer_key))
 
     @extend_schema(
         operation_id="sticker_packs_create",
-        request=schema.PackWrite,
-        responses={201: schema.PackDetailEnvelope, **schema.ERRORS},
-    )
+        request=inputs.PackWriteInput,
+        responses={
+            201: outputs.PackDetailEnvelopeOut,
+            **errors(403, 409, 415, s403="a session request without its CSRF token (CSRF_FAILED)",
+                     s409="PACK_LIMIT_REACHED: the owner has STICKER_PACK_MAX_PACKS_PER_OWNER packs"),
+        },
+    )  # fmt: skip
     def post(self, request):
-        pack = packs.pack_create(user=request.user, data=request.data, request_id=request_id(request))
-        return Response(
-            reads.pack_detail(pack.pack_key, viewer=request.user, anonymous=False, viewer_key=""), status=201
-        )
+        data = inputs.PackWriteInput.parse(request.data)
+        pack = packs.pack_create(user=request.user, data=data, request_id=request_id(request))
+        return pack_detail_response(request, pack.pack_key, status_code=201)
 
 
+@extend_schema_view(
+    get=extend_schema(parameters=[PACK_KEY]),
+    patch=extend_schema(parameters=[PACK_KEY]),
+    delete=extend_schema(parameters=[PACK_KEY]),
+)
 class PackView(CatalogView):
     permission_classes = [IsAuthenticatedOrReadOnly]
     cache_query_params = ()
 
-    @extend_schema(operation_id="sticker_packs_retrieve", responses={200: schema.PackDetailEnvelope, **schema.ERRORS})
+    @extend_schema(
+        operation_id="sticker_packs_retrieve",
+        responses={200: outputs.PackDetailEnvelopeOut, **errors(404)},
+    )
     def get(self, request, pack_key):
-        return Response(
-            reads.pack_detail(pack_key, viewer=request.user, anonymous=self.anonymous, viewer_key=self.viewer_key)
-        )
+        anonymous = self.anonymous
+        detail = details.pack_detail(pack_key=pack_key, viewer=request.user, viewer_key=self.viewer_key)
+        context = {"anonymous": anonymous, "for_owner": detail.owned_by_viewer}
+        return Response(outputs.PackDetailEnvelopeOut.render({"data": detail}, context))
 
     @extend_schema(
         operation_id="sticker_packs_update",
-        request=schema.PackWrite,
-        responses={200: schema.PackDetailEnvelope, **schema.ERRORS},
+        request=inputs.PackWriteInput,
+        responses={
+            200: outputs.PackDetailEnvelopeOut,
+            **errors(403, 404, 409, 415, s409="MODERATION_LOCKED: staff marked the pack sensitive"),
+        },
     )
     def patch(self, request, pack_key):
-        packs.pack_update(user=request.user, pack_key=pack_key, data=request.data, request_id=request_id(request))
-        return Response(reads.pack_detail(pack_key, viewer=request.user, anonymous=False, viewer_key=""))
+        data = inputs.PackWriteInput.parse(request.data, partial=True)
+        packs.pack_update(user=request.user, pack_key=pack_key, data=data, request_id=request_id(request))
+        return pack_detail_response(request, pack_key)
 
-    @extend_schema(operation_id="sticker_packs_destroy", responses={204: None, **schema.ERRORS})
+    @extend_schema(operation_id="sticker_packs_destroy", responses={204: None, **errors(403, 404)})
     def delete(self, request, pack_key):
         packs.pack_delete(user=request.user, pack_key=pack_key, request_id=request_id(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+@extend_schema_view(post=extend_schema(parameters=[PACK_KEY]))
 class PackPublishView(OwnerView):
-    @extend_schema(request=None, responses={200: schema.PackDetailEnvelope, **schema.ERRORS})
+    @extend_schema(
+        operation_id="sticker_packs_publish",
+        request=None,
+        responses={
+            200: outputs.PackDetailEnvelopeOut,
+            **errors(403, 404, 409, s409="PACK_EMPTY (no sticker yet) or MODERATION_LOCKED (a hold by staff)"),
+        },
+    )
     def post(self, request, pack_key):
         packs.pack_publish(user=request.user, pack_key=pack_key, request_id=request_id(request))
-        return Response(reads.pack_detail(pack_key, viewer=request.user, anonymous=False, viewer_key=""))
+        return pack_detail_response(request, pack_key)
 
 
+@extend_schema_view(post=extend_schema(parameters=[PACK_KEY]))
 class StickerUploadView(OwnerView):
     parser_classes = [MultiPartParser, FormParser]
     throttle_classes = [NetworkScopedThrottle]
     throttle_scope = "upload"
 
     @extend_schema(
-        request={"multipart/form-data": schema.UploadForm},
-        responses={201: schema.UploadResult, 200: schema.UploadResult, **schema.ERRORS},
-    )
+        operation_id="sticker_upload",
+        request={
+            "multipart/form-data": OpenApiRequest(
+                inputs.StickerUploadInput, encoding={"file": {"contentType": IMAGE_TYPES}}
+            )
+        },
+        responses={
+            201: outputs.UploadResultOut,
+            200: outputs.UploadResultOut,
+            **errors(
+                403, 404, 409, 415, 422, 429, 503,
+                s409="PACK_FULL: the pack holds STICKER_PACK_MAX_ITEMS stickers",
+                s413="FILE_TOO_LARGE: the body or the image is over its limit",
+                s415="UNSUPPORTED_MEDIA: not a PNG, JPEG, WebP or GIF image (or not a multipart form)",
+                s422="INVALID_IMAGE, IMAGE_TOO_LARGE, TOO_MANY_FRAMES, IMAGE_TOO_COMPLEX",
+            ),
+        },
+    )  # fmt: skip
     def post(self, request, pack_key):
-        data = uploads.read_upload(request.FILES.get("file"))
+        form = inputs.StickerUploadInput.parse(request.data)
         result = uploads.sticker_upload(
             user=request.user,
             pack_key=pack_key,
-            data=data,
-            emojis=request.data.get("emojis"),
-            accessibility_label=request.data.get("accessibility_label", ""),
-            upload_id=request.data.get("upload_id"),
+            data=uploads.read_upload(form["file"]),
+            emojis=form.get("emojis"),
+            accessibility_label=form.get("accessibility_label", ""),
+            upload_id=form.get("upload_id"),
             request_id=request_id(request),
         )
-        pack = result.item.pack
-        body = {"data": presenters.item_data(result.item, pack, anonymous=False), "created": result.created}
+        body = outputs.UploadResultOut.render({"data": result.item, "created": result.created}, {"anonymous": False})
         return Response(body, status=201 if result.created else 200)
 
 
+@extend_schema_view(
+    get=extend_schema(parameters=[PACK_KEY, STICKER_ID]),
+    patch=extend_schema(parameters=[PACK_KEY, STICKER_ID]),
+    delete=extend_schema(parameters=[PACK_KEY, STICKER_ID]),
+)
 class StickerView(CatalogView):
     permission_classes = [IsAuthenticatedOrReadOnly]
 
@@ -164,12 +241,12 @@ class StickerView(CatalogView):
                 "(docs/api.md, Caching and moderation)",
             ),
             302: OpenApiResponse(description="to a signed object-storage URL, or the CDN (docs/api.md)"),
-            304: None,
-            **schema.ERRORS,
+            304: OpenApiResponse(description="If-None-Match holds the sticker's ETag"),
+            **errors(403, 404, 503, s403="NOT_ALLOWED: a sensitive sticker, and the viewer is not logged in"),
         },
     )
     def get(self, request, pack_key, sticker_id):
-        sticker = reads.sticker_for_delivery(
+        sticker = details.sticker_for_delivery(
             pack_key, sticker_path_id(sticker_id), viewer=request.user, anonymous=self.anonymous
         )
         plan = delivery.sticker_delivery_plan(sticker)
@@ -190,20 +267,25 @@ class StickerView(CatalogView):
 
     @extend_schema(
         operation_id="sticker_move",
-        request=schema.StickerMove,
-        responses={200: schema.PackDetailEnvelope, **schema.ERRORS},
+        request=inputs.StickerMoveInput,
+        responses={
+            200: outputs.PackDetailEnvelopeOut,
+            **errors(403, 404, 409, 415, s409="POSITION_OUT_OF_RANGE: past the pack's last sticker"),
+        },
     )
     def patch(self, request, pack_key, sticker_id):
+        asset_id = sticker_path_id(sticker_id)
+        move = inputs.StickerMoveInput.parse(request.data)
         packs.sticker_move(
             user=request.user,
             pack_key=pack_key,
-            asset_id=sticker_path_id(sticker_id),
-            position=request.data.get("position") if isinstance(request.data, dict) else None,
+            asset_id=asset_id,
+            position=move["position"],
             request_id=request_id(request),
         )
-        return Response(reads.pack_detail(pack_key, viewer=request.user, anonymous=False, viewer_key=""))
+        return pack_detail_response(request, pack_key)
 
-    @extend_schema(operation_id="sticker_destroy", responses={204: None, **schema.ERRORS})
+    @extend_schema(operation_id="sticker_destroy", responses={204: None, **errors(403, 404)})
     def delete(self, request, pack_key, sticker_id):
         packs.sticker_remove(
             user=request.user, pack_key=pack_key, asset_id=sticker_path_id(sticker_id), request_id=request_id(request)
@@ -232,9 +314,13 @@ class EngagementView(CatalogView):
     parser_classes = [BoundedJSONParser, FormParser]
 
     @extend_schema(
-        operation_id="sticker_packs_engage", request=None, responses={200: schema.EngagementEnvelope, **schema.ERRORS}
+        operation_id="sticker_packs_engage",
+        request=None,
+        parameters=[PACK_KEY, INTERACTION, inputs.EngagementQuery],
+        responses={200: outputs.EngagementEnvelopeOut, **errors(404, 429)},
     )
     def post(self, request, pack_key, interaction):
+        query = inputs.EngagementQuery.parse(request.query_params)
         pack, result = engagement.engagement_record_by_key(
             pack_key=pack_key,
             interaction=interaction,
@@ -242,19 +328,11 @@ class EngagementView(CatalogView):
             actor_key=self.viewer_key,
             network_key=viewers.anonymous_network_key(request),
             session_key=viewers.session_key(request),
-            source=str(request.query_params.get("source", "api"))[:32].strip() or "api",
+            source=query["source"],
             request_id=request_id(request),
         )
-        return Response(
-            {
-                "data": {
-                    "pack_key": pack.pack_key,
-                    "interaction": interaction,
-                    "recorded": result.recorded,
-                    "engagement": presenters.engagement_data(result.engagement),
-                }
-            }
-        )
+        data = {"pack_key": pack.pack_key, "interaction": interaction, "recorded": result.recorded}
+        return Response(outputs.EngagementEnvelopeOut.render({"data": {**data, "engagement": result.engagement}}))
 
 
 class ViewerKeyView(CatalogView):
@@ -265,87 +343,75 @@ class ViewerKeyView(CatalogView):
     throttle_classes = [NetworkThrottle]
     throttle_scope = "viewer_key"
 
-    @extend_schema(request=None, responses={200: schema.ViewerKeyEnvelope, 429: schema.Error})
+    @extend_schema(request=None, responses={200: outputs.ViewerKeyEnvelopeOut, **errors(429)})
     def post(self, request):
-        return Response({"data": {"viewer_key": viewers.sign_viewer_id(viewers.new_viewer_id())}})
+        key = viewers.sign_viewer_id(viewers.new_viewer_id())
+        return Response(outputs.ViewerKeyEnvelopeOut.render({"data": {"viewer_key": key}}))
 
 
 class StatsView(CatalogView):
     cache_query_params = ()
 
-    @extend_schema(responses=schema.CatalogStatsEnvelope)
+    @extend_schema(responses={200: outputs.CatalogStatsEnvelopeOut, **errors()})
     def get(self, request):
-        return Response({"data": stats.catalog_stats()})
+        return Response(outputs.CatalogStatsEnvelopeOut.render({"data": stats.catalog_stats()}))
 
 
 class CreatorsView(CatalogView):
-    cache_query_params = ("limit",)
+    cache_query_params = inputs.CreatorsQuery.names()
 
-    @extend_schema(
-        parameters=[OpenApiParameter("limit", int, description="1..60, default 20")], responses=schema.CreatorsEnvelope
-    )
+    @extend_schema(parameters=[inputs.CreatorsQuery], responses={200: outputs.CreatorsEnvelopeOut, **errors()})
     def get(self, request):
-        limit = reads.parse_limit(request.query_params.get("limit"), default=20)
-        ranked = stats.creators(limit=limit)
-        top = stats.creators_top_snapshots([c["owner_id"] for c in ranked])
-        data = []
-        for creator in ranked:
-            snap = top.get(creator["owner_id"])
-            top_pack = reads.pack_summary_for(snap, anonymous=self.anonymous) if snap else None
-            public = {field: value for field, value in creator.items() if field != "owner_id"}
-            data.append({**public, "top_pack": top_pack})
-        return Response({"data": data})
+        query = inputs.CreatorsQuery.parse(request.query_params)
+        page = creator_selectors.creators_page(limit=query["limit"])
+        return Response(outputs.CreatorsEnvelopeOut.render({"data": page}, {"anonymous": self.anonymous}))
 
 
 class MarketplaceStatsView(CatalogView):
     cache_query_params = ()
 
-    @extend_schema(responses=schema.MarketplaceStats)
+    @extend_schema(responses={200: outputs.MarketplaceStatsOut, **errors()})
     def get(self, request):
-        return Response(stats.marketplace_stats())
+        return Response(outputs.MarketplaceStatsOut.render(stats.marketplace_stats()))
 
 
 class OrphanStickersView(CatalogView):
-    cache_query_params = ("limit", "offset")
+    cache_query_params = inputs.OrphanStickersQuery.names()
 
-    @extend_schema(
-        parameters=[OpenApiParameter("limit", int), OpenApiParameter("offset", int)], responses=schema.OrphanList
-    )
+    @extend_schema(parameters=[inputs.OrphanStickersQuery], responses={200: outputs.OrphanListOut, **errors()})
     def get(self, request):
-        limit = reads.parse_limit(request.query_params.get("limit"))
-        offset = reads.parse_offset(request.query_params.get("offset"))
-        rows, has_more = stats.orphan_stickers_page(limit=limit, offset=offset)
-        return Response(
-            {
-                "data": [presenters.orphan_sticker_data(asset) for asset in rows],
-                "pagination": {
-                    "limit": limit,
-                    "offset": offset,
-                    "has_more": has_more,
-                    "next_offset": offset + len(rows) if has_more else None,
-                    "next_cursor": None,
-                },
-            }
-        )
+        query = inputs.OrphanStickersQuery.parse(request.query_params)
+        limit, offset = query["limit"], query["offset"]
+        rows, has_more = orphans.orphan_stickers_page(limit=limit, offset=offset)
+        pagination = {
+            "limit": limit,
+            "offset": offset,
+            "has_more": has_more,
+            "next_offset": offset + len(rows) if has_more else None,
+            "next_cursor": None,
+        }
+        return Response(outputs.OrphanListOut.render({"data": rows, "pagination": pagination}))
 
 
 class SupportView(CatalogView):
     cache_query_params = ()
 
-    @extend_schema(responses={200: schema.SupportEnvelope, 404: schema.Error})
+    @extend_schema(
+        responses={200: outputs.SupportEnvelopeOut, **errors(404, s404="NOT_FOUND: no support contact is configured")}
+    )
     def get(self, request):
-        from django.conf import settings
-
-        link = presenters.whatsapp_link(settings.SUPPORT_WHATSAPP_PHONE, settings.SUPPORT_WHATSAPP_TEXT)
+        link = outputs.whatsapp_link(settings.SUPPORT_WHATSAPP_PHONE, settings.SUPPORT_WHATSAPP_TEXT)
         if link is None:
             raise CatalogError("no support contact is configured", code="NOT_FOUND", status=404)
-        return Response({"data": link})
+        return Response(outputs.SupportEnvelopeOut.render({"data": link}))
 
 
 class MeView(OwnerView):
-    @extend_schema(responses={200: schema.MeEnvelope, 401: schema.Error})
+    @extend_schema(responses={200: outputs.OwnerDashboardEnvelopeOut, **errors()})
     def get(self, request):
-        return Response(reads.owner_packs(request.user))
+        dashboard = owner.owner_dashboard(user=request.user)
+        context = {"anonymous": False, "for_owner": True}
+        return Response(outputs.OwnerDashboardEnvelopeOut.render({"data": dashboard}, context))
 
 
 class AuthTokenView(CatalogView):
@@ -359,15 +425,22 @@ class AuthTokenView(CatalogView):
     throttle_classes = [NetworkThrottle, UsernameThrottle]
     throttle_scope = "auth"
 
-    @extend_schema(request=schema.TokenRequest, responses={200: schema.TokenResponse, **schema.ERRORS})
+    @extend_schema(
+        operation_id="auth_token",
+        request=inputs.TokenRequestInput,
+        responses={
+            200: outputs.TokenResponseOut,
+            **errors(
+                403, 415, 429,
+                s400="INVALID_CREDENTIALS (wrong username or password), INVALID_INPUT, ...",
+                s403="NOT_ALLOWED: the account is disabled",
+                s429="RATE_LIMITED: throttled, or locked out after failed logins",
+            ),
+        },
+    )  # fmt: skip
     def post(self, request):
-        username = request.data.get("username")
-        password = request.data.get("password")
-        if not isinstance(username, str) or not isinstance(password, str) or not username or not password:
-            raise InvalidInput("username and password are required")
-        username = plain_string(username, "username", max_length=USERNAME_MAX)
-        password = plain_string(password, "password", max_length=PASSWORD_MAX)
-        user = authenticate(request, username=username, password=password)
+        credentials = inputs.TokenRequestInput.parse(request.data)
+        user = authenticate(request, username=credentials["username"], password=credentials["password"])
         if getattr(request, "axes_locked_out", False):
             raise CatalogError("too many failed logins; try again later", code="RATE_LIMITED", status=429)
         if user is None:
@@ -375,4 +448,4 @@ class AuthTokenView(CatalogView):
         if not user.is_active:
             raise NotAllowed("this account is disabled")
         token, _ = Token.objects.get_or_create(user=user)
-        return Response({"token": token.key})
+        return Response(outputs.TokenResponseOut.render({"token": token.key}))

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.cache import caches
 
+from catalog.selectors.details import StickerDelivery
 from catalog.services import assets, objectstore
-from catalog.services.reads import StickerDelivery
 
 LOCAL, SIGNED, CDN = "local", "signed", "cdn"
 

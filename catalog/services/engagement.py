@@ -25,8 +25,8 @@ from django.utils import timezone
 from catalog.errors import InvalidInput
 from catalog.events import ENGAGEMENT_RECORDED
 from catalog.models import Interaction, InteractionEvent, PackEngagement, PackReaction, StickerPack
+from catalog.selectors.details import visible_pack
 from catalog.services.readcache import pack_reads_changed
-from catalog.services.reads import visible_pack
 from outbox.services import publish
 
 COUNTER = {

@@ -247,8 +247,10 @@ def sticker_move(*, user, pack_key: str, asset_id: int, position, request_id: st
         moving = next((item for item in items if item.asset_id == asset_id), None)
         if moving is None:
             raise StickerNotFound("sticker not found in this pack")
-        if not 1 <= position <= len(items):
+        if position < 1:
             raise InvalidInput(f"position must be between 1 and {len(items)}")
+        if position > len(items):  # valid for some pack, not for this one now
+            raise Conflict(f"position must be between 1 and {len(items)}", code="POSITION_OUT_OF_RANGE")
         start = moving.position
         if position == start:
             return pack

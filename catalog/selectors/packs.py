@@ -1,8 +1,14 @@
-"""Catalog reads."""
+"""What a pack is to a reader: listed or not, visible to whom, marked sensitive; the snapshot
+table's list querysets and one page of them; a pack's items."""
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from dataclasses import dataclass
 
-from catalog.models import StickerPack
+from django.db.models import Q, QuerySet
+
+from catalog.models import NsfwLevel, StickerPack
+from flags.services import is_enabled
+
+SNAPSHOT_READ_FLAG = "enable_ranking_snapshot_read"
 
 LISTED = {
     "visibility": StickerPack.Visibility.PUBLIC,
@@ -59,18 +65,8 @@ def pack_get_visible(*, pack_key: str, viewer) -> StickerPack | None:
 
 # --- Listing over the snapshot table (SPEC §2.2, §3) ------------------------------------
 
-# sort name → snapshot column it orders by (descending, ties broken by pack id descending).
-SORT_ALIASES = {
-    "ranking": "ranking",
-    "popular": "ranking",
-    "trending": "trending",
-    "recent": "recent",
-    "new": "recent",
-    "likes": "likes",
-    "liked": "likes",
-    "comments": "likes",
-    "downloads": "downloads",
-}
+# sort (the API's canonical names, catalog.api.inputs) → snapshot column it orders by (descending,
+# ties broken by pack id descending).
 SORT_COLUMNS = {
     "ranking": "ranking_score",
     "trending": "trend_score",
@@ -161,54 +157,102 @@ def pack_items(pack: StickerPack):
     return list(pack.items.select_related("asset", "asset__classification").order_by("position"))
 
 
-def withheld_packs_q(prefix: str = "") -> Q:
-    """User packs whose stickers stay out of public lists of loose stickers: never listed, private
-    now, deleted, marked sensitive, or held by staff."""
-    return Q(**{f"{prefix}is_auto_pack": False}) & (
-        Q(**{f"{prefix}first_listed_at__isnull": True})
-        | Q(**{f"{prefix}visibility": StickerPack.Visibility.PRIVATE})
-        | Q(**{f"{prefix}deleted_at__isnull": False})
-        | Q(**{f"{prefix}moderation_hold": True})
-        | marked_sensitive_q(prefix)
-    )
+def snapshot_reads_on(viewer_key: str) -> bool:
+    """Lists and details read scores from snapshots for this viewer (the rollout flag), else live."""
+    return is_enabled(SNAPSHOT_READ_FLAG, subject_key=viewer_key, default=True)
 
 
-def orphan_assets_queryset():
-    """Safe stickers in no listed pack that were public once (SPEC §3 orphan-stickers): every pack
-    holding one was publicly listed at some point and none is private, deleted, sensitive or held
-    now. Assets in no pack at all are not shown (nothing says they were ever public)."""
-    from catalog.models import StickerAsset, StickerPackItem
-
-    held = StickerPackItem.objects.filter(asset=OuterRef("pk"))
-    return (
-        StickerAsset.objects.filter(Exists(held))
-        .exclude(Exists(held.filter(listed_packs_q("pack__"))))
-        .exclude(Exists(held.filter(withheld_packs_q("pack__"))))
-        .exclude(classification__is_nsfw=True)
-        .select_related("classification")
-        .order_by("-created_at", "-id")
-    )
+def item_is_nsfw(item, pack) -> bool:
+    classification = getattr(item.asset, "classification", None)
+    return bool(pack.marked_sensitive or (classification is not None and classification.is_nsfw))
 
 
-# --- Engagement caps (staff) -------------------------------------------------------------
+def pack_is_sensitive(pack) -> bool:
+    """The owner's or staff's mark, or sensitive content found by the last ranking snapshot."""
+    snapshot = getattr(pack, "snapshot", None)
+    return bool(pack.marked_sensitive or (snapshot is not None and snapshot.sensitive_content))
 
 
-def networks_over_caps(*, since, limit: int = 50) -> list[dict]:
-    """The networks with the most suppressed interactions since `since`, most first: each
-    {network_key, suppressed, packs, first_at, last_at} (network keys are hashes, never addresses)."""
-    from django.db.models import Count, Max, Min
+def item_is_classified_safe(item, pack) -> bool:
+    """Classified, not NSFW, in a pack that is not sensitive: the only stickers any cache may keep
+    for long (an unclassified sticker may still turn out NSFW)."""
+    classification = getattr(item.asset, "classification", None)
+    return classification is not None and not item_is_nsfw(item, pack) and not pack_is_sensitive(pack)
 
-    from catalog.models import InteractionEvent
 
-    return list(
-        InteractionEvent.objects.filter(counted=False, created_at__gte=since)
-        .exclude(network_key="")
-        .values("network_key")
-        .annotate(
-            suppressed=Count("id"),
-            packs=Count("pack", distinct=True),
-            first_at=Min("created_at"),
-            last_at=Max("created_at"),
-        )
-        .order_by("-suppressed", "network_key")[:limit]
-    )
+# --- Packs as readers see them ------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class EmptySignals:
+    """The signals of a pack with no snapshot yet (drafts in `me`): zeros, its sensitivity the
+    owner's or staff's mark. The same attribute names as a snapshot and live ranking.PackScores."""
+
+    nsfw_level: str
+    sensitive_content: bool
+    ranking_score: float = 0.0
+    pack_score: float = 0.0
+    trend_score: float = 0.0
+    quality_score: float = 0.0
+    engagement_score: float = 0.0
+    diversity_score: float = 0.0
+    cohesion_score: float = 0.0
+
+    @classmethod
+    def of(cls, pack: StickerPack) -> "EmptySignals":
+        marked = pack.marked_sensitive
+        return cls(nsfw_level=NsfwLevel.SUGGESTIVE if marked else NsfwLevel.SAFE, sensitive_content=marked)
+
+
+@dataclass(frozen=True, slots=True)
+class NoEngagement:
+    """The counters of a pack nobody has engaged with yet (no PackEngagement row)."""
+
+    open_count: int = 0
+    like_count: int = 0
+    dislike_count: int = 0
+    download_count: int = 0
+    updated_at: None = None
+
+
+NO_ENGAGEMENT = NoEngagement()
+
+
+def engagement_of(pack: StickerPack):
+    """The pack's engagement row (loaded with it), or zeros."""
+    return getattr(pack, "engagement", None) or NO_ENGAGEMENT
+
+
+@dataclass(slots=True)
+class PackCard:
+    """A pack as a list shows it: the pack (its engagement loaded), its signals (a snapshot, live
+    ranking.PackScores or EmptySignals), its sticker count and the asset id of its cover."""
+
+    pack: StickerPack
+    signals: object
+    sticker_count: int
+    cover_asset_id: int | None
+
+    @property
+    def engagement(self):
+        return engagement_of(self.pack)
+
+    @property
+    def is_nsfw(self) -> bool:
+        return bool(self.signals.sensitive_content or self.pack.marked_sensitive)
+
+
+def pack_cards(rows: list[tuple[StickerPack, object, int]]) -> list[PackCard]:
+    """A PackCard for each (pack, signals, sticker count); covers of packs without an explicit one
+    come from their first item, in one query for all of them."""
+    covers = first_item_assets([pack.id for pack, _, _ in rows if pack.cover_id is None])
+    return [
+        PackCard(pack=pack, signals=signals, sticker_count=count, cover_asset_id=pack.cover_id or covers.get(pack.id))
+        for pack, signals, count in rows
+    ]
+
+
+def snapshot_card(snapshot) -> PackCard:
+    """The card of a listed pack from its snapshot (pack and engagement loaded with it)."""
+    [card] = pack_cards([(snapshot.pack, snapshot, snapshot.sticker_count)])
+    return card
