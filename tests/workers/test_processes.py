@@ -37,6 +37,10 @@ def count(status: str) -> int:
 
 def test_four_processes_drain_2000_tasks_exactly_once(tmp_path):
     bulk_tasks("test_probe", 2000)
+    # Exactly once holds while leases hold: the suite's 2 s lease (for the crash tests) can run out
+    # when a loaded machine delays a heartbeat behind SQLite's write lock, and an expired lease is
+    # re-run by design (at-least-once). This test is about sharing work, so leases outlast stalls.
+    env = procs.worker_env(WORKER_LEASE_SECONDS=30)
     workers = [
         procs.start(
             "run_worker",
@@ -49,6 +53,7 @@ def test_four_processes_drain_2000_tasks_exactly_once(tmp_path):
             "0.2",
             log_dir=tmp_path,
             name=f"w{i}",
+            env=env,
         )
         for i in range(4)
     ]
