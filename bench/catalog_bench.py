@@ -649,10 +649,24 @@ def wait_healthy(port: int, proc: subprocess.Popen, log_path: Path, timeout: flo
 
 
 @contextlib.contextmanager
-def gunicorn(url: str, media_root: Path, *, workers: int, threads: int, cache_url: str, log_path: Path):
+def gunicorn(
+    url: str,
+    media_root: Path,
+    *,
+    workers: int,
+    threads: int,
+    cache_url: str,
+    log_path: Path,
+    tree: Path = ROOT,
+    app: str = "config.wsgi",
+    extra_env: dict | None = None,
+):
+    """gunicorn serving `app` of the source tree `tree` (this checkout by default) with its
+    config/gunicorn.py; yields the port once /healthz answers."""
     port = free_port()
     env = {
         **django_env(url, media_root),
+        "PYTHONPATH": str(tree),
         "ALLOWED_HOSTS": "127.0.0.1",
         # config/gunicorn.py, as in production (metrics in multiprocess mode included).
         "GUNICORN_BIND": f"127.0.0.1:{port}",
@@ -665,9 +679,10 @@ def gunicorn(url: str, media_root: Path, *, workers: int, threads: int, cache_ur
     }
     if cache_url:
         env["CACHE_URL"] = cache_url
-    command = [str(Path(sys.executable).parent / "gunicorn"), "-c", "config/gunicorn.py", "config.wsgi"]
+    env.update(extra_env or {})
+    command = [str(Path(sys.executable).parent / "gunicorn"), "-c", "config/gunicorn.py", app]
     with log_path.open("ab") as log:
-        proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(command, cwd=tree, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         wait_healthy(port, proc, log_path)
         yield port
