@@ -24,7 +24,8 @@ ratios list/healthz and detail/healthz (medians over the rounds). `--no-load` sk
 `--loadtest-out DIR` also runs `manage.py loadtest`'s load (ops.loadtest) over lists and details
 mixed and writes its JSON and self-contained HTML reports there. `--compare N` repeats everything with an N-pack catalog in database `<name>_<N>`, so list
 latency can be compared across catalog sizes. `--skip-build` reuses a catalog whose pack count
-already matches. The load client and gunicorn share the machine's cores.
+already matches, and resumes one that has fewer packs (an interrupted build, or a smaller catalog
+of the same seed: pack n is the same pack at every size). The load client and gunicorn share the machine's cores.
 """
 
 import argparse
@@ -387,10 +388,10 @@ class CatalogBuilder:
                 self.insert(objs, stats)
         return stats
 
-    def chunk_results(self):
-        """InsertStats of every chunk, as they finish (in forked processes when procs > 1)."""
+    def chunk_results(self, firsts: list[int]):
+        """InsertStats of the chunks starting at `firsts`, as they finish (in forked processes when
+        procs > 1)."""
         global _BUILDER
-        firsts = range(1, self.packs + 1, self.chunk)
         if self.procs == 1:
             yield from map(self.build_chunk, firsts)
             return
@@ -401,17 +402,29 @@ class CatalogBuilder:
         with get_context("fork").Pool(self.procs) as pool:
             yield from pool.imap_unordered(_build_chunk, firsts)
 
-    def build(self) -> dict:
+    def build(self, *, resume: bool = False) -> dict:
+        """Write the catalog. `resume`: keep what an interrupted build of the same size and seed
+        wrote (each chunk is one transaction, so a chunk whose first pack exists is complete) and
+        write the rest."""
+        from django.contrib.auth import get_user_model
         from django.db import connection
 
-        start = time.perf_counter()
-        self.wipe()
-        self.create_users()
         from catalog.models import StickerPack
 
+        start = time.perf_counter()
+        firsts = list(range(1, self.packs + 1, self.chunk))
+        users = get_user_model().objects.filter(username__startswith="bench-")
+        if resume and users.count() == USERS:
+            self.user_ids = list(users.values_list("id", flat=True))
+            present = set(StickerPack.objects.filter(id__in=firsts).values_list("id", flat=True))
+            firsts = [first for first in firsts if first not in present]
+            print(f"  resuming: {len(present):,} chunks present, {len(firsts):,} to write", flush=True)
+        else:
+            self.wipe()
+            self.create_users()
         pack_table = StickerPack._meta.db_table
         done = 0
-        for stats in self.chunk_results():
+        for stats in self.chunk_results(firsts):
             self.stats.merge(stats)
             done += stats.rows[pack_table]
             if done % (self.chunk * 10) < self.chunk or done == self.packs:
@@ -468,7 +481,9 @@ def prepare_catalog(
         print(f"catalog: reusing {existing:,} packs in {db_name(url)}" + (f", re-copied {copied}" if copied else ""))
         return {"reused": True, "seconds": 0.0, "snapshot_copied_fields": copied}
     print(f"catalog: building {packs:,} packs x {items_per_pack} items in {db_name(url)}", flush=True)
-    result = CatalogBuilder(packs=packs, items_per_pack=items_per_pack, seed=seed, procs=build_procs).build()
+    builder = CatalogBuilder(packs=packs, items_per_pack=items_per_pack, seed=seed, procs=build_procs)
+    # A smaller catalog of the same shape is the start of a bigger one (pack n is the same pack).
+    result = builder.build(resume=skip_build and 0 < existing <= packs)
     rows = ", ".join(f"{table} {count:,}" for table, count in result["rows"].items())
     print(f"catalog: built in {result['seconds']:.1f} s ({rows})")
     if result["snapshot_copied_fields"]:
