@@ -35,9 +35,7 @@ def test_the_detail_queries_build_what_the_orm_builds(user):
         assert len(ctx.captured_queries) == 1
         assert state(found, "engagement", "snapshot") == state(expected, "engagement", "snapshot")
         assert found._state.adding is False and found._state.db == "default"
-        reference = list(
-            candidate.items.select_related("asset", "asset__classification").order_by("position")
-        )
+        reference = list(candidate.items.select_related("asset", "asset__classification").order_by("position"))
         with CaptureQueriesContext(connection) as ctx:
             items = pack_items(found)
             related = [(item.pack, item.asset, getattr(item.asset, "classification", None)) for item in items]
