@@ -3,7 +3,7 @@ bare WSGI function and a minimal Django app, interleaved in one run, with two lo
 
     .venv/bin/python bench/ceiling.py [--packs 20000] [--skip-build] [--baseline main]
         [--database-url mysql://root@127.0.0.1:3306/packyard_ceiling] [--cache-url redis://127.0.0.1:6379/1]
-        [--workers 4] [--threads 4] [--concurrency 200] [--duration 5] [--warmup 1] [--rounds 2]
+        [--workers CPUS] [--threads 4] [--concurrency 200] [--duration 5] [--warmup 1] [--rounds 2]
         [--clients wrk,asyncio] [--targets NAME,...] [--json-out FILE]
 
 Targets (each its own gunicorn, config/gunicorn.py with the same workers x threads, all started
@@ -240,7 +240,8 @@ def main() -> None:
     parser.add_argument("--cache-url", default="redis://127.0.0.1:6379/1")
     parser.add_argument("--skip-build", action="store_true", help="reuse a catalog whose pack count matches")
     parser.add_argument("--baseline", metavar="REF", help="also serve the app targets from this git ref")
-    parser.add_argument("--workers", type=int, default=4)
+    # config/gunicorn.py's defaults: one worker per core (at least 2), 4 threads.
+    parser.add_argument("--workers", type=int, default=max(2, os.cpu_count() or 1))
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--concurrency", type=int, default=200)
     parser.add_argument("--duration", type=float, default=5, help="seconds measured per target and client")
