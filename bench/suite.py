@@ -16,7 +16,6 @@ import argparse
 import contextlib
 import json
 import os
-import platform
 import subprocess
 import sys
 import time
@@ -24,6 +23,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench import ceiling  # noqa: E402
+
 PY = sys.executable
 MYSQL = os.environ.get("BENCH_MYSQL_URL", "mysql://root@127.0.0.1:3306/packyard_bench")
 REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/1")
@@ -52,14 +55,7 @@ def benches(args) -> dict[str, list[str]]:
 
 
 def machine() -> dict:
-    info = {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()}
-    with contextlib.suppress(OSError):
-        models = [line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")]
-        info["cpu_model"] = models[0] if models else ""
-    with contextlib.suppress(OSError):
-        info["memory_mb"] = int(open("/proc/meminfo").readline().split()[1]) // 1024
-    with contextlib.suppress(OSError):
-        info["loadavg"] = open("/proc/loadavg").read().split()[:3]
+    info = ceiling.machine()
     with contextlib.suppress(subprocess.CalledProcessError, FileNotFoundError):
         info["commit"] = subprocess.run(
             ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], check=True, capture_output=True, text=True
