@@ -30,6 +30,8 @@ from bench import ceiling  # noqa: E402
 PY = sys.executable
 MYSQL = os.environ.get("BENCH_MYSQL_URL", "mysql://root@127.0.0.1:3306/packyard_bench")
 REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/1")
+# What the figures mean, written by hand: included at the top of docs/benchmarks.md.
+NOTES = ROOT / "docs" / "benchmarks" / "notes.md"
 
 
 def benches(args) -> dict[str, list[str]]:
@@ -130,6 +132,7 @@ def write_markdown(path: Path, info: dict, results: dict) -> None:
         "±40 % between runs, so compare ratios measured in the same run (the ceiling's share of the minimal "
         "Django app) before absolute figures.",
         "",
+        *([NOTES.read_text(), ""] if NOTES.exists() else []),
         "## Machine",
         "",
         *[f"- {key}: {value}" for key, value in info.items()],

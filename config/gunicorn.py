@@ -1,12 +1,12 @@
 """gunicorn settings of the web processes: `gunicorn -c config/gunicorn.py config.wsgi`.
 
 Every value is an environment variable (GUNICORN_*, listed in .env.example). Workers x threads
-were chosen by measurement (bench/ceiling.py at c=200 on 2 cores, wrk, Redis cache, 2026-12):
-one gthread worker per core with 4 threads each served the most: cached detail 1,132 rps and
-uncached detail 114 rps at 2 x 4, against 731 / 71 at 2 x 8 and 464 / 65 at 4 x 4 (the minimal
-Django app itself: 1,806, 1,195 and 1,098 rps at those settings). More processes than cores only
-add context switches and cache misses; more threads than 4 queue on the GIL. docs/benchmarks.md
-has the figures.
+were chosen by measurement (bench/ceiling.py at c=200 on 2 shared cores, wrk, Redis cache,
+one pass per setting, the machine loaded by other jobs): one gthread worker per core with 4
+threads served the most cached details (1,132 rps at 2 x 4, 731 at 2 x 8, 464 at 4 x 4, 95 at
+6 x 2) and uncached details (114 / 71 / 65 / 13 rps); the asyncio client preferred 4 x 4 for
+uncached details (127 against 69 rps), so the margin there is within the noise. More processes
+than cores add context switches; more threads queue on the GIL. docs/benchmarks.md has the runs.
 
 Metrics: prometheus_client's multiprocess mode. PROMETHEUS_MULTIPROC_DIR (default: a directory
 of its own per bind address under the temp dir) is wiped when the server starts, every worker
