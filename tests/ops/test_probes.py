@@ -18,7 +18,7 @@ def counted_checks(monkeypatch):
     return calls
 
 
-def test_healthz_is_answered_before_the_stack_with_its_headers(client, monkeypatch):
+def test_healthz_is_answered_before_the_stack_with_its_headers(client, monkeypatch, empty_caches):
     from django.contrib.sessions.middleware import SessionMiddleware
 
     monkeypatch.setattr(SessionMiddleware, "process_request", lambda *a: pytest.fail("the stack ran"))
@@ -26,6 +26,7 @@ def test_healthz_is_answered_before_the_stack_with_its_headers(client, monkeypat
     assert response.status_code == 200 and response.json() == {"status": "ok"}
     assert response["X-Request-Id"] == "probe-1" and response["X-Content-Type-Options"] == "nosniff"
     monkeypatch.undo()
+    # (empty_caches: this scrape's cached database families must not reach later tests' scrapes)
     assert 'packyard_http_requests_total{method="GET",route_group="healthz",status_class="2xx"}' in (
         client.get("/metrics").content.decode()
     )
