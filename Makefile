@@ -7,7 +7,7 @@ export PACKYARD_TESTING_DB_URL := $(TEST_MYSQL_URL)
 
 AXE := tests/e2e/node_modules/axe-core/axe.min.js
 
-.PHONY: run test venv deps dev-deps e2e-deps s3server migrate seed lint test-sqlite test-mysql clean bench-lighthouse
+.PHONY: run test venv deps dev-deps e2e-deps s3server migrate seed lint test-sqlite test-mysql clean bench bench-lighthouse
 
 $(VENV)/bin/python:
 	@py="$$(bin/find-python)" || exit 1; echo "Using $$py ($$($$py --version))"; "$$py" -m venv $(VENV)
@@ -77,6 +77,13 @@ test: dev-deps s3server
 	else \
 		echo "== MariaDB not reachable at $(TEST_MYSQL_URL): skipped the MariaDB run (mandatory under CI=true) =="; \
 	fi
+
+# The whole bench suite (bench/suite.py: ceiling side by side with main, catalog at 10k and 100k,
+# queue, relay, flags, classification, metrics, upload memory), written up in docs/benchmarks.md.
+# Needs MariaDB, Redis and RabbitMQ on loopback; BENCH_ARGS="--quick" for shorter runs.
+bench: dev-deps
+	bin/system-deps bench
+	$(PY) bench/suite.py --baseline main $(BENCH_ARGS)
 
 # Lighthouse on the demo catalog's browse and pack pages (bench/lighthouse/; figures and JSON).
 bench-lighthouse: deps

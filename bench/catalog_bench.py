@@ -3,7 +3,8 @@ throughput at a given concurrency, and the number of SQL queries per request.
 
     .venv/bin/python bench/catalog_bench.py [--packs 100000] [--items-per-pack 6]
         [--database-url mysql://root@127.0.0.1:3306/packyard_bench] [--concurrency 200] [--duration 20]
-        [--gunicorn-workers 4] [--threads 4] [--client-procs 1] [--skip-build] [--compare 10000]
+        [--gunicorn-workers 4] [--threads 4] [--client-procs 1] [--skip-build] [--compare 10000 ...]
+        [--grow] [--replicate-from BASE] [--sweep-seconds S]
         [--json-out FILE] [--loadtest-out DIR] [--render-cpu ROUNDS] [--no-load]
 
 Builds a synthetic catalog with bulk_create (users, assets, packs with 1..k items, engagement,
@@ -22,9 +23,13 @@ request (time.process_time of this process: the database server's CPU is not in 
 ratios list/healthz and detail/healthz (medians over the rounds). `--no-load` skips gunicorn.
 
 `--loadtest-out DIR` also runs `manage.py loadtest`'s load (ops.loadtest) over lists and details
-mixed and writes its JSON and self-contained HTML reports there. `--compare N` repeats everything with an N-pack catalog in database `<name>_<N>`, so list
-latency can be compared across catalog sizes. `--skip-build` reuses a catalog whose pack count
-already matches. The load client and gunicorn share the machine's cores.
+mixed and writes its JSON and self-contained HTML reports there. `--compare N [N ...]` repeats everything with N-pack catalogs in databases `<name>_<N>`, so
+latency can be compared across catalog sizes. `--grow` benches all the sizes in one database
+instead, smallest first, growing it between sizes by SQL copies of the smallest (replicate_catalog:
+1,000,000 packs x 6 items in minutes; `--replicate-from BASE` picks another base). `--sweep-seconds S`
+times the snapshot sweep's refresh pass for S seconds per size (rows/s, projected full sweep). `--skip-build` reuses a catalog whose pack count
+already matches, and resumes one that has fewer packs (an interrupted build, or a smaller catalog
+of the same seed: pack n is the same pack at every size). The load client and gunicorn share the machine's cores.
 """
 
 import argparse
@@ -387,10 +392,10 @@ class CatalogBuilder:
                 self.insert(objs, stats)
         return stats
 
-    def chunk_results(self):
-        """InsertStats of every chunk, as they finish (in forked processes when procs > 1)."""
+    def chunk_results(self, firsts: list[int]):
+        """InsertStats of the chunks starting at `firsts`, as they finish (in forked processes when
+        procs > 1)."""
         global _BUILDER
-        firsts = range(1, self.packs + 1, self.chunk)
         if self.procs == 1:
             yield from map(self.build_chunk, firsts)
             return
@@ -401,17 +406,29 @@ class CatalogBuilder:
         with get_context("fork").Pool(self.procs) as pool:
             yield from pool.imap_unordered(_build_chunk, firsts)
 
-    def build(self) -> dict:
+    def build(self, *, resume: bool = False) -> dict:
+        """Write the catalog. `resume`: keep what an interrupted build of the same size and seed
+        wrote (each chunk is one transaction, so a chunk whose first pack exists is complete) and
+        write the rest."""
+        from django.contrib.auth import get_user_model
         from django.db import connection
 
-        start = time.perf_counter()
-        self.wipe()
-        self.create_users()
         from catalog.models import StickerPack
 
+        start = time.perf_counter()
+        firsts = list(range(1, self.packs + 1, self.chunk))
+        users = get_user_model().objects.filter(username__startswith="bench-")
+        if resume and users.count() == USERS:
+            self.user_ids = list(users.values_list("id", flat=True))
+            present = set(StickerPack.objects.filter(id__in=firsts).values_list("id", flat=True))
+            firsts = [first for first in firsts if first not in present]
+            print(f"  resuming: {len(present):,} chunks present, {len(firsts):,} to write", flush=True)
+        else:
+            self.wipe()
+            self.create_users()
         pack_table = StickerPack._meta.db_table
         done = 0
-        for stats in self.chunk_results():
+        for stats in self.chunk_results(firsts):
             self.stats.merge(stats)
             done += stats.rows[pack_table]
             if done % (self.chunk * 10) < self.chunk or done == self.packs:
@@ -428,6 +445,85 @@ class CatalogBuilder:
             "snapshot_copied_fields": {name: ".".join(source) for name, source in self.snapshot_copied.items()},
             "snapshot_default_fields": self.snapshot_unmatched,
         }
+
+
+def replicate_catalog(*, base: int, packs: int, items_per_pack: int) -> dict:
+    """Grow a catalog whose first `base` packs were built by CatalogBuilder to `packs` packs, in
+    SQL: block b (1, 2, ...) is one INSERT ... SELECT per table copying packs 1..base (with their
+    assets, classifications, items, engagement and snapshot) to ids shifted by b x base (assets by
+    b x base x k), with new unique keys (pack_key bench-NNNNNNN, sha256 and storage key of the new
+    asset id). Pack n + b x base is pack n's copy: the seeded base's distribution, at any size, in
+    minutes (the database does the work). One transaction per block; a block whose first pack
+    exists is skipped, so an interrupted run resumes."""
+    from django.db import connection, transaction
+
+    from catalog.models import (
+        AssetClassification,
+        PackEngagement,
+        PackScoreSnapshot,
+        StickerAsset,
+        StickerPack,
+        StickerPackItem,
+    )
+
+    if packs % base:
+        raise BenchError(f"--packs {packs} is not a multiple of the replicated base {base}")
+    qn = connection.ops.quote_name
+    k = items_per_pack
+    sha = "SHA2(CONCAT('bench-asset-', id + {ao}), 256)"
+    overrides = {
+        StickerAsset: {
+            "sha256": sha,
+            "storage_key": f"CONCAT('stickers/', LEFT({sha}, 2), '/', {sha}, '.webp')",
+        },
+        StickerPack: {"pack_key": "CONCAT('bench-', LPAD(id + {po}, 7, '0'))"},
+    }
+    where = {
+        StickerAsset: f"id <= {base * k}",
+        AssetClassification: f"asset_id <= {base * k}",
+        StickerPack: f"id <= {base}",
+        StickerPackItem: f"pack_id <= {base}",
+        PackEngagement: f"pack_id <= {base}",
+        PackScoreSnapshot: f"pack_id <= {base}",
+    }
+    statements = []
+    for model, condition in where.items():
+        columns, exprs = [], []
+        for f in model._meta.concrete_fields:
+            if f.primary_key and model not in (StickerAsset, StickerPack):
+                continue  # a new auto id
+            expr = overrides.get(model, {}).get(f.attname, qn(f.column))
+            if f.primary_key:
+                expr = f"id + {{{'ao' if model is StickerAsset else 'po'}}}"
+            elif f.related_model is StickerPack:
+                expr = f"{qn(f.column)} + {{po}}"
+            elif f.related_model is StickerAsset:
+                expr = f"{qn(f.column)} + {{ao}}"
+            columns.append(qn(f.column))
+            exprs.append(expr)
+        table = qn(model._meta.db_table)
+        statements.append(
+            (
+                table,
+                f"INSERT INTO {table} ({', '.join(columns)}) SELECT {', '.join(exprs)} FROM {table} WHERE {condition}",
+            )
+        )
+    start = time.perf_counter()
+    blocks = range(1, packs // base)
+    present = set(StickerPack.objects.filter(id__in=[b * base + 1 for b in blocks]).values_list("id", flat=True))
+    todo = [b for b in blocks if b * base + 1 not in present]
+    print(f"  replicating {base:,} packs: {len(todo):,} of {len(blocks):,} blocks to write", flush=True)
+    for done, b in enumerate(todo, 1):
+        with transaction.atomic(), connection.cursor() as cursor:
+            for _, sql in statements:
+                cursor.execute(sql.format(po=b * base, ao=b * base * k))
+        if done % 10 == 0 or done == len(todo):
+            print(f"  replicated {done:,}/{len(todo):,} blocks ({time.perf_counter() - start:.0f} s)", flush=True)
+    with connection.cursor() as cursor:
+        for table, _ in statements:
+            cursor.execute(f"ANALYZE TABLE {table}")
+            cursor.fetchall()
+    return {"base": base, "blocks_written": len(todo), "seconds": round(time.perf_counter() - start, 1)}
 
 
 def resync_snapshot_columns() -> dict[str, str]:
@@ -457,18 +553,42 @@ def resync_snapshot_columns() -> dict[str, str]:
 
 
 def prepare_catalog(
-    url: str, *, packs: int, items_per_pack: int, skip_build: bool, seed: int, build_procs: int
+    url: str, *, packs: int, items_per_pack: int, skip_build: bool, seed: int, build_procs: int, replicate: int = 0
 ) -> dict:
+    """The catalog of `packs` packs in the database of `url`: reused (--skip-build, same count),
+    resumed, or built; with `replicate` (a base size dividing `packs`), the base is built and the
+    rest copied from it in SQL (replicate_catalog)."""
     from catalog.models import StickerPack
 
     use_database(url)
     existing = StickerPack.objects.count()
+    if skip_build and existing > packs and replicate:
+        raise BenchError(f"{db_name(url)} already holds {existing:,} packs (> {packs:,}): bench that size first")
+    if replicate and replicate < packs:
+        base = (
+            {"reused": True}
+            if skip_build and existing >= replicate
+            else prepare_catalog(
+                url,
+                packs=replicate,
+                items_per_pack=items_per_pack,
+                skip_build=skip_build,
+                seed=seed,
+                build_procs=build_procs,
+            )
+        )
+        copied = replicate_catalog(base=replicate, packs=packs, items_per_pack=items_per_pack)
+        resync_snapshot_columns()
+        print(f"catalog: {StickerPack.objects.count():,} packs in {db_name(url)} ({copied})", flush=True)
+        return {"reused": False, "base": base, "replicated": copied}
     if skip_build and existing == packs:
         copied = resync_snapshot_columns()
         print(f"catalog: reusing {existing:,} packs in {db_name(url)}" + (f", re-copied {copied}" if copied else ""))
         return {"reused": True, "seconds": 0.0, "snapshot_copied_fields": copied}
     print(f"catalog: building {packs:,} packs x {items_per_pack} items in {db_name(url)}", flush=True)
-    result = CatalogBuilder(packs=packs, items_per_pack=items_per_pack, seed=seed, procs=build_procs).build()
+    builder = CatalogBuilder(packs=packs, items_per_pack=items_per_pack, seed=seed, procs=build_procs)
+    # A smaller catalog of the same shape is the start of a bigger one (pack n is the same pack).
+    result = builder.build(resume=skip_build and 0 < existing <= packs)
     rows = ", ".join(f"{table} {count:,}" for table, count in result["rows"].items())
     print(f"catalog: built in {result['seconds']:.1f} s ({rows})")
     if result["snapshot_copied_fields"]:
@@ -476,6 +596,47 @@ def prepare_catalog(
     if result["snapshot_default_fields"]:
         print(f"  snapshot columns left at their default: {result['snapshot_default_fields']}")
     return {"reused": False, **result}
+
+
+def sweep_cost(*, seconds: float) -> dict:
+    """The snapshot sweep's refresh pass (snapshot_refresh over the listed packs by id, in the
+    sweep's batches) run for `seconds`: rows/s, the full sweep's projected duration at this size,
+    and the staleness that leaves at worst (that duration plus SNAPSHOT_SWEEP_CADENCE_SECONDS)."""
+    from django.conf import settings
+
+    from catalog.selectors import pack_listed_queryset
+    from catalog.services.snapshots import SWEEP_BATCH_SIZE, snapshot_refresh
+
+    listed = pack_listed_queryset().count()
+    start = time.perf_counter()
+    last_id, rows = 0, 0
+    while time.perf_counter() - start < seconds:
+        ids = list(
+            pack_listed_queryset().filter(id__gt=last_id).order_by("id").values_list("id", flat=True)[:SWEEP_BATCH_SIZE]
+        )
+        if not ids:
+            break
+        rows += snapshot_refresh(ids)["refreshed"]
+        last_id = ids[-1]
+    elapsed = time.perf_counter() - start
+    rate = rows / elapsed if elapsed else 0.0
+    full = listed / rate if rate else None
+    result = {
+        "listed_packs": listed,
+        "rows_refreshed": rows,
+        "seconds": round(elapsed, 1),
+        "rows_per_second": round(rate, 1),
+        "projected_full_sweep_seconds": round(full, 1) if full else None,
+        "worst_staleness_seconds": round(full + settings.SNAPSHOT_SWEEP_CADENCE_SECONDS, 1) if full else None,
+        "max_staleness_setting_seconds": settings.SNAPSHOT_MAX_STALENESS_SECONDS,
+    }
+    print(
+        f"snapshot sweep: {rows:,} rows in {elapsed:.1f} s = {rate:,.0f} rows/s; full sweep of {listed:,} listed "
+        f"packs ~{full or 0:,.0f} s, worst staleness ~{result['worst_staleness_seconds']} s "
+        f"(SNAPSHOT_MAX_STALENESS_SECONDS {settings.SNAPSHOT_MAX_STALENESS_SECONDS})",
+        flush=True,
+    )
+    return result
 
 
 def webp_bytes() -> bytes:
@@ -649,10 +810,24 @@ def wait_healthy(port: int, proc: subprocess.Popen, log_path: Path, timeout: flo
 
 
 @contextlib.contextmanager
-def gunicorn(url: str, media_root: Path, *, workers: int, threads: int, cache_url: str, log_path: Path):
+def gunicorn(
+    url: str,
+    media_root: Path,
+    *,
+    workers: int,
+    threads: int,
+    cache_url: str,
+    log_path: Path,
+    tree: Path = ROOT,
+    app: str = "config.wsgi",
+    extra_env: dict | None = None,
+):
+    """gunicorn serving `app` of the source tree `tree` (this checkout by default) with its
+    config/gunicorn.py; yields the port once /healthz answers."""
     port = free_port()
     env = {
         **django_env(url, media_root),
+        "PYTHONPATH": str(tree),
         "ALLOWED_HOSTS": "127.0.0.1",
         # config/gunicorn.py, as in production (metrics in multiprocess mode included).
         "GUNICORN_BIND": f"127.0.0.1:{port}",
@@ -665,9 +840,10 @@ def gunicorn(url: str, media_root: Path, *, workers: int, threads: int, cache_ur
     }
     if cache_url:
         env["CACHE_URL"] = cache_url
-    command = [str(Path(sys.executable).parent / "gunicorn"), "-c", "config/gunicorn.py", "config.wsgi"]
+    env.update(extra_env or {})
+    command = [str(Path(sys.executable).parent / "gunicorn"), "-c", "config/gunicorn.py", app]
     with log_path.open("ab") as log:
-        proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(command, cwd=tree, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         wait_healthy(port, proc, log_path)
         yield port
@@ -768,8 +944,11 @@ def bench_catalog(url: str, packs: int, args, media_root: Path, log_path: Path) 
             skip_build=args.skip_build,
             seed=args.seed,
             build_procs=args.build_procs,
+            replicate=args.replicate_from if packs > args.replicate_from else 0,
         ),
     }
+    if args.sweep_seconds:
+        report["sweep"] = sweep_cost(seconds=args.sweep_seconds)
     report["media_files"] = write_media(media_root, args.media_files)
     keys = sample_pack_keys(DETAIL_SAMPLE, args.seed)
     report["query_counts"] = query_counts(keys[0]) if keys else {}
@@ -857,7 +1036,27 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=4, help="threads per worker (gthread when > 1, else sync)")
     parser.add_argument("--client-procs", type=int, default=1, help="load-client processes")
     parser.add_argument("--skip-build", action="store_true", help="reuse a catalog whose pack count matches")
-    parser.add_argument("--compare", type=int, metavar="PACKS", help="also bench a catalog of PACKS packs")
+    parser.add_argument(
+        "--compare", type=int, nargs="+", default=[], metavar="PACKS", help="also bench catalogs of these sizes"
+    )
+    parser.add_argument(
+        "--replicate-from",
+        type=int,
+        default=0,
+        metavar="BASE",
+        help="build BASE packs, copy them in SQL up to each size (sizes multiples of BASE)",
+    )
+    parser.add_argument(
+        "--grow",
+        action="store_true",
+        help="bench --packs and --compare sizes in one database, smallest first, growing it by replication",
+    )
+    parser.add_argument(
+        "--sweep-seconds",
+        type=float,
+        default=0,
+        help="also time the snapshot sweep over each catalog for this long (rows/s, projected full sweep)",
+    )
     parser.add_argument("--cache-url", default="", help="CACHE_URL for the server (default: local memory)")
     parser.add_argument("--media-files", type=int, default=64, help="assets given a real WebP file")
     parser.add_argument("--seed", type=int, default=1)
@@ -889,8 +1088,13 @@ def main() -> None:
     )
     setup_django(args.database_url, media_root, args.cache_url)
     runs = [(args.database_url, args.packs)]
-    if args.compare:
-        runs.append((with_db(args.database_url, f"{db_name(args.database_url)}_{args.compare}"), args.compare))
+    for size in args.compare:
+        runs.append((with_db(args.database_url, f"{db_name(args.database_url)}_{size}"), size))
+    if args.grow:  # one database, grown from the smallest size by SQL copies (replicate_catalog)
+        sizes = sorted({args.packs, *args.compare})
+        runs = [(args.database_url, size) for size in sizes]
+        args.replicate_from = args.replicate_from or sizes[0]
+        args.skip_build = True
     catalogs = []
     try:
         for url, packs in runs:

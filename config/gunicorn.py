@@ -1,7 +1,12 @@
 """gunicorn settings of the web processes: `gunicorn -c config/gunicorn.py config.wsgi`.
 
-Every value is an environment variable (GUNICORN_*, listed in .env.example); the numbers are
-starting points, not tuned ones.
+Every value is an environment variable (GUNICORN_*, listed in .env.example). Workers x threads
+were chosen by measurement (bench/ceiling.py at c=200 on 2 shared cores, wrk, Redis cache,
+one pass per setting, the machine loaded by other jobs): one gthread worker per core with 4
+threads served the most cached details (1,132 rps at 2 x 4, 731 at 2 x 8, 464 at 4 x 4, 95 at
+6 x 2) and uncached details (114 / 71 / 65 / 13 rps); the asyncio client preferred 4 x 4 for
+uncached details (127 against 69 rps), so the margin there is within the noise. More processes
+than cores add context switches; more threads queue on the GIL. docs/benchmarks.md has the runs.
 
 Metrics: prometheus_client's multiprocess mode. PROMETHEUS_MULTIPROC_DIR (default: a directory
 of its own per bind address under the temp dir) is wiped when the server starts, every worker
@@ -28,6 +33,7 @@ def _int(name: str, default: int) -> int:
 
 
 bind = os.environ.get("GUNICORN_BIND") or "127.0.0.1:8000"
+# One worker per core (at least 2, so a worker restart never leaves the port unserved), 4 threads.
 workers = _int("GUNICORN_WORKERS", max(2, os.cpu_count() or 1))
 threads = _int("GUNICORN_THREADS", 4)
 worker_class = "gthread" if threads > 1 else "sync"

@@ -1,7 +1,17 @@
-"""Liveness and readiness probes (SPEC §3 Operations)."""
+"""Liveness and readiness probes (SPEC §3 Operations), answered at the front of the stack
+(config.front).
 
+/healthz says the process answers, nothing more. /readyz runs its checks (migrations applied,
+cache, storage, object storage when configured) at most once per PROBE_CACHE_SECONDS per process:
+one request runs them while the others answer the last result, so a probe storm costs one check
+per period and never waits on it (only the very first requests of a process wait for a result).
+"""
+
+import threading
+import time
 import uuid
 
+from django.conf import settings
 from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.core.files.storage import storages
@@ -57,7 +67,41 @@ def checks() -> dict:
     return CHECKS
 
 
+_ready_lock = threading.Lock()
+_last_ready: tuple[float, dict, int] | None = None  # (monotonic time of the check, body, status)
+
+
+def readiness() -> tuple[dict, int]:
+    """The body and status of the last check when younger than PROBE_CACHE_SECONDS, else a new one."""
+    global _last_ready
+    seconds = settings.PROBE_CACHE_SECONDS
+    last = _last_ready
+    if last is not None and time.monotonic() - last[0] < seconds:
+        return last[1], last[2]
+    # One check at a time; the others answer the last result, or wait for one when there is none.
+    if not _ready_lock.acquire(blocking=last is None):
+        return last[1], last[2]
+    try:
+        last = _last_ready
+        if last is None or time.monotonic() - last[0] >= seconds:
+            last = _last_ready = (time.monotonic(), *run_checks())
+    finally:
+        _ready_lock.release()
+    return last[1], last[2]
+
+
+def forget_readiness() -> None:
+    """Drop the last result (tests; the next probe checks again)."""
+    global _last_ready
+    _last_ready = None
+
+
 def readyz(request):
+    body, status = readiness()
+    return JsonResponse(body, status=status)
+
+
+def run_checks() -> tuple[dict, int]:
     results = {}
     failing = None
     for name, check in checks().items():
@@ -68,6 +112,4 @@ def readyz(request):
             results[name] = f"error: {exc.__class__.__name__}: {exc}"
             failing = failing or name
     status = 503 if failing else 200
-    return JsonResponse(
-        {"status": "ok" if not failing else "unavailable", "failing": failing, "checks": results}, status=status
-    )
+    return {"status": "ok" if not failing else "unavailable", "failing": failing, "checks": results}, status

@@ -35,13 +35,19 @@ class RequestIdMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        incoming = request.headers.get(REQUEST_ID_HEADER, "")
-        request_id = incoming if _SANE_REQUEST_ID.match(incoming) else str(uuid.uuid4())
-        request.request_id = request_id
-        logs.set_request_id(request_id)
+        request_id = assign_request_id(request)
         response = self.get_response(request)
         response[REQUEST_ID_HEADER] = request_id
         return response
+
+
+def assign_request_id(request) -> str:
+    """The request's id (the client's X-Request-Id when sane, else a new UUID), bound to its logs."""
+    incoming = request.META.get("HTTP_X_REQUEST_ID", "")
+    request_id = incoming if _SANE_REQUEST_ID.match(incoming) else str(uuid.uuid4())
+    request.request_id = request_id
+    logs.set_request_id(request_id)
+    return request_id
 
 
 class HttpMetricsMiddleware:

@@ -52,6 +52,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Probes and cookie-less anonymous catalog reads are answered here, before everything else
+    # (config/front.py); the rest passes through.
+    "config.front.FrontMiddleware",
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     # First of ours: it times and counts every response, those the read cache answers included.
     "config.middleware.HttpMetricsMiddleware",
@@ -315,6 +318,13 @@ API_ANONYMOUS_LOCAL_SECONDS = env.int("API_ANONYMOUS_LOCAL_SECONDS", default=1)
 # sensitive pack disappears downstream within the sum (60 s by default).
 API_ANONYMOUS_DOWNSTREAM_SECONDS = env.int("API_ANONYMOUS_DOWNSTREAM_SECONDS", default=30)
 API_ANONYMOUS_STALE_SECONDS = env.int("API_ANONYMOUS_STALE_SECONDS", default=30)
+# One renderer per expired read-cache entry (catalog.api.front): its marker lives at most this
+# long; other requests answer the expired entry meanwhile, or wait this long for the new one.
+API_FRONT_RENDER_LOCK_SECONDS = env.int("API_FRONT_RENDER_LOCK_SECONDS", default=5)
+API_FRONT_WAIT_MILLISECONDS = env.int("API_FRONT_WAIT_MILLISECONDS", default=300)
+# /readyz runs its checks at most once per this many seconds per process and answers the last
+# result in between (0 = check on every request); the checks are never skipped.
+PROBE_CACHE_SECONDS = env.int("PROBE_CACHE_SECONDS", default=2)
 # Assets no pack holds are deleted (bytes and object) by `prune_history` after this many days
 # (0 = never).
 ORPHAN_ASSET_RETENTION_DAYS = env.int("ORPHAN_ASSET_RETENTION_DAYS", default=30)

@@ -10,7 +10,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import lru_cache
 
 from django.conf import settings
@@ -65,13 +65,16 @@ def parse_bool(raw: str | None) -> bool | None:
     return None
 
 
-def evaluate(*, is_enabled: bool, rollout_percent: int, subject_key: str, name: str) -> bool:
+def evaluate(*, is_enabled: bool, rollout_percent: int, subject_key: str | Callable[[], str], name: str) -> bool:
+    """`subject_key` may be a function computing it: it is called only for a partial rollout."""
     if not is_enabled:
         return False
     if rollout_percent >= 100:
         return True
     if rollout_percent <= 0:
         return False
+    if callable(subject_key):
+        subject_key = subject_key()
     return subject_bucket(subject_key or name) < rollout_percent
 
 
@@ -161,7 +164,9 @@ flag_cache = FlagCache()
 _overrides: dict[str, bool] = {}
 
 
-def is_enabled(name: str, *, subject_key: str = "", default: bool = False) -> bool:
+def is_enabled(name: str, *, subject_key: str | Callable[[], str] = "", default: bool = False) -> bool:
+    """The flag for this subject. `subject_key` may be a function computing the key (a hash of
+    the viewer, say): it runs only when a partial rollout has to place the subject."""
     name = normalize_flag_name(name)
     result = _evaluated(name, subject_key=subject_key, default=default)
     counter = _evaluation_counters.get((name, result))
@@ -171,7 +176,7 @@ def is_enabled(name: str, *, subject_key: str = "", default: bool = False) -> bo
     return result
 
 
-def _evaluated(name: str, *, subject_key: str, default: bool) -> bool:
+def _evaluated(name: str, *, subject_key: str | Callable[[], str], default: bool) -> bool:
     if _overrides and name in _overrides:
         return _overrides[name]
     row = flag_cache.values().get(name)

@@ -113,6 +113,16 @@ def object_storage(settings, s3_server):
 
 
 @pytest.fixture(autouse=True)
+def _fresh_readiness():
+    """/readyz answers its last result for PROBE_CACHE_SECONDS: every test's first probe checks."""
+    from config.health import forget_readiness
+
+    forget_readiness()
+    yield
+    forget_readiness()
+
+
+@pytest.fixture(autouse=True)
 def _fresh_throttles():
     """Throttle counters (their own local-memory cache in the embedded default) start empty in
     every test: one test's requests never throttle the next one's."""

@@ -24,6 +24,8 @@ stale-while-revalidate=API_ANONYMOUS_STALE_SECONDS` (30 + 30 s by default).
 """
 
 import hashlib
+from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -81,8 +83,14 @@ def cache_query_params(request) -> tuple[str, ...] | None:
     when its answers are not for the read cache."""
     if not request.path.startswith("/api/"):
         return None
+    return _cache_query_params_of(getattr(request, "urlconf", None) or settings.ROOT_URLCONF, request.path_info)
+
+
+@lru_cache(maxsize=4096)
+def _cache_query_params_of(urlconf: str, path_info: str) -> tuple[str, ...] | None:
+    """Bounded LRU by path: a hot list or detail costs a dict lookup, not a URL resolution."""
     try:
-        match = resolve(request.path_info)
+        match = resolve(path_info, urlconf)
     except Resolver404:
         return None
     return getattr(getattr(match.func, "view_class", None), "cache_query_params", None)
@@ -119,43 +127,88 @@ class ViewerCacheControlMiddleware:
         return response
 
 
+@dataclass(frozen=True, slots=True)
+class Slot:
+    """Where the read cache keeps the answer to one request: its entry key, the generation key of
+    the pack a detail shows ('' for lists and aggregates) and the entry's lifetime."""
+
+    key: str
+    gen_key: str
+    seconds: int
+
+
+def read_cache_slot(request) -> Slot | None:
+    """The slot of an anonymous GET/HEAD the read cache may answer, else None (one definition for
+    the front of the stack and the middleware behind it)."""
+    if request.method not in ("GET", "HEAD") or not _anonymous(request) or _cache_seconds() <= 0:
+        return None
+    names = cache_query_params(request)
+    if names is None:
+        return None
+    pack_key = _detail_name(request.path)
+    seconds = settings.API_ANONYMOUS_DETAIL_CACHE_SECONDS if pack_key else _cache_seconds()
+    # The viewer's hash is computed only when a partial rollout of snapshot reads needs it.
+    cohort = "s" if snapshot_reads_on(lambda: actor_key(request)) else "l"
+    # A detail is keyed by the pack it resolves to (lookups are case-folded the same way).
+    path = f"/api/sticker-packs/{pack_key}" if pack_key else request.path
+    raw = f"{path}?{query_key(request, names)}|{cohort}"
+    # A detail entry records the pack generation it was made under; entry and current
+    # generation come back in one read, and a moved generation makes the entry a miss.
+    return Slot(
+        key=KEY_PREFIX + hashlib.sha256(raw.encode()).hexdigest(),
+        gen_key=generation_key(pack_key) if pack_key else "",
+        seconds=seconds,
+    )
+
+
+def read_entry(slot: Slot, key: str) -> tuple[str, object]:
+    """The current generation of the slot ('' for lists) and the entry under `key` (or None)."""
+    if not slot.gen_key:
+        return "", two_level_get_many([key]).get(key)
+    found = two_level_get_many([key, slot.gen_key], {slot.gen_key: "0"})
+    return found.get(slot.gen_key, "0"), found.get(key)
+
+
+def mark_cached_answer(response, seconds: int):
+    """Only what was cached may be kept by others, and briefly (moderation's reach downstream);
+    an error (404, 400, ...) is not stored."""
+    response["Cache-Control"] = downstream_cache_control(seconds) if response.status_code == 200 else "no-store"
+    response["Vary"] = "Cookie, Authorization"
+    return response
+
+
+def storable(response) -> bool:
+    return response.status_code == 200 and not response.streaming and not response.has_header("Set-Cookie")
+
+
 class AnonymousReadCacheMiddleware:
+    """The read cache for anonymous requests that reach the stack (those with a cookie that is not
+    a session's). A request the front of the stack (catalog.api.front) answers from its own
+    entries only passes through: the front stores the finished answer."""
+
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        if request.method not in ("GET", "HEAD") or not _anonymous(request) or _cache_seconds() <= 0:
+        slot = getattr(request, "read_cache_front_slot", None)
+        if slot is not None:
+            response = self.get_response(request)
+            response["X-Cache"] = "miss"
+            return mark_cached_answer(response, slot.seconds)
+        slot = read_cache_slot(request)
+        if slot is None:
             return self.get_response(request)
-        names = cache_query_params(request)
-        if names is None:
-            return self.get_response(request)
-        pack_key = _detail_name(request.path)
-        seconds = settings.API_ANONYMOUS_DETAIL_CACHE_SECONDS if pack_key else _cache_seconds()
-        cohort = "s" if snapshot_reads_on(actor_key(request)) else "l"
-        # A detail is keyed by the pack it resolves to (lookups are case-folded the same way).
-        path = f"/api/sticker-packs/{pack_key}" if pack_key else request.path
-        raw = f"{path}?{query_key(request, names)}|{cohort}"
-        key = KEY_PREFIX + hashlib.sha256(raw.encode()).hexdigest()
-        # A detail entry records the pack generation it was made under; entry and current
-        # generation come back in one read, and a moved generation makes the entry a miss.
-        gen_key = generation_key(pack_key) if pack_key else ""
-        found = two_level_get_many([key, gen_key] if gen_key else [key], {gen_key: "0"} if gen_key else None)
-        generation = found.get(gen_key, "0") if gen_key else ""
-        hit = found.get(key)
+        generation, hit = read_entry(slot, slot.key)
         if hit is not None and hit[0] == generation:
             _, status, content_type, body = hit
             response = HttpResponse(body, status=status, content_type=content_type)
             response["X-Cache"] = "hit"
         else:
             response = self.get_response(request)
-            if response.status_code == 200 and not response.streaming and not response.has_header("Set-Cookie"):
+            if storable(response):
                 entry = (generation, response.status_code, response["Content-Type"], response.content)
-                cache.set(key, entry, seconds)
+                cache.set(slot.key, entry, slot.seconds)
                 if _local_seconds() > 0:
-                    caches["local"].set(key, entry, min(seconds, _local_seconds()))
+                    caches["local"].set(slot.key, entry, min(slot.seconds, _local_seconds()))
             response["X-Cache"] = "miss"
-        # Only what was cached may be kept by others, and briefly (moderation's reach downstream);
-        # an error (404, 400, ...) is not stored.
-        response["Cache-Control"] = downstream_cache_control(seconds) if response.status_code == 200 else "no-store"
-        response["Vary"] = "Cookie, Authorization"
-        return response
+        return mark_cached_answer(response, slot.seconds)

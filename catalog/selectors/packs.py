@@ -1,11 +1,13 @@
 """What a pack is to a reader: listed or not, visible to whom, marked sensitive; the snapshot
 table's list querysets and one page of them; a pack's items."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.db.models import Q, QuerySet
 
-from catalog.models import NsfwLevel, StickerPack
+from catalog.models import NsfwLevel, StickerPack, StickerPackItem
+from catalog.selectors.compiled import CompiledQuery
 from flags.services import is_enabled
 
 SNAPSHOT_READ_FLAG = "enable_ranking_snapshot_read"
@@ -54,12 +56,20 @@ def pack_is_visible_to(pack: StickerPack, viewer) -> bool:
     return pack.status == StickerPack.Status.PUBLISHED and pack.visibility != StickerPack.Visibility.PRIVATE
 
 
-def pack_get_visible(*, pack_key: str, viewer) -> StickerPack | None:
-    pack = (
-        StickerPack.objects.filter(pack_key=normal_pack_key(pack_key), deleted_at__isnull=True)
+# The detail's two queries, compiled once per process (catalog.selectors.compiled).
+_PACK_BY_KEY = CompiledQuery(
+    lambda pack_key: (
+        StickerPack.objects.filter(pack_key=pack_key, deleted_at__isnull=True)
         .select_related("engagement", "snapshot")
-        .first()
-    )
+        .order_by("pk")[:1]
+    ),
+    "\x00pack-key-marker\x00",
+)
+
+
+def pack_get_visible(*, pack_key: str, viewer) -> StickerPack | None:
+    found = _PACK_BY_KEY(normal_pack_key(pack_key))
+    pack = found[0] if found else None
     return pack if pack is not None and pack_is_visible_to(pack, viewer) else None
 
 
@@ -153,12 +163,27 @@ def first_item_assets(pack_ids: list[int]) -> dict[int, int]:
     return dict(StickerPackItem.objects.filter(pack_id__in=pack_ids, position=1).values_list("pack_id", "asset_id"))
 
 
-def pack_items(pack: StickerPack):
-    return list(pack.items.select_related("asset", "asset__classification").order_by("position"))
+_ITEMS_OF_PACK = CompiledQuery(
+    lambda pack_id: (
+        StickerPackItem.objects.filter(pack_id=pack_id)
+        .select_related("asset", "asset__classification")
+        .order_by("position")
+    ),
+    -7_340_033,
+)
 
 
-def snapshot_reads_on(viewer_key: str) -> bool:
-    """Lists and details read scores from snapshots for this viewer (the rollout flag), else live."""
+def pack_items(pack: StickerPack) -> list:
+    """The pack's items in order, with their assets and classifications (`item.pack` is `pack`)."""
+    items = _ITEMS_OF_PACK(pack.id)
+    for item in items:
+        item.pack = pack
+    return items
+
+
+def snapshot_reads_on(viewer_key: str | Callable[[], str]) -> bool:
+    """Lists and details read scores from snapshots for this viewer (the rollout flag), else live.
+    `viewer_key` may be a function computing it: it runs only for a partial rollout."""
     return is_enabled(SNAPSHOT_READ_FLAG, subject_key=viewer_key, default=True)
 
 

@@ -582,7 +582,8 @@ def test_backfill_and_sweep_put_a_shared_object_once_and_mark_every_row_of_it(ob
 
 
 @pytest.mark.django_db
-def test_readyz_checks_the_bucket_and_metrics_count_every_operation(object_storage, client):
+def test_readyz_checks_the_bucket_and_metrics_count_every_operation(object_storage, client, settings):
+    settings.PROBE_CACHE_SECONDS = 0  # check on every probe
     ready = client.get("/readyz")
     assert ready.status_code == 200 and ready.json()["checks"]["object_storage"] == "ok"
     object_storage.stop()

@@ -73,6 +73,19 @@ class TestEvaluation:
             key = f"subject-{i}"
             assert is_enabled("partial", subject_key=key) is (subject_bucket(key) < 40)
 
+    def test_a_subject_function_runs_only_for_a_partial_rollout(self):
+        make("whole", percent=100)
+        make("half", percent=50)
+        calls = []
+
+        def subject():
+            calls.append(1)
+            return "subject-7"
+
+        assert is_enabled("whole", subject_key=subject) is True and calls == []
+        assert is_enabled("no_row_at_all", subject_key=subject, default=True) is True and calls == []
+        assert is_enabled("half", subject_key=subject) is (subject_bucket("subject-7") < 50) and calls == [1]
+
     def test_empty_subject_uses_the_flag_name(self):
         make("named", percent=50)
         assert is_enabled("named") is (subject_bucket("named") < 50)

@@ -1,0 +1,119 @@
+"""The read cache at the front of the stack: finished answers for requests with no cookie at all.
+
+An anonymous GET that carries no Cookie and no Authorization header is the catalog's hot path
+(apps, crawlers, CDNs). config.front.FrontMiddleware, first in MIDDLEWARE, hands it here before
+any session, authentication, CSRF, messages or security work. Its entry is the *finished* answer
+of an earlier pass through the whole stack: status, body and every header the middleware added
+(security headers, CSP, Cache-Control, Vary, Content-Length), less X-Request-Id, which is the
+request's own. Replaying it costs a dict lookup (the per-process copy) or one cache round trip.
+
+The rules are the read cache's (catalog.api.cache): the same slots (path, the parameters the view
+reads, the snapshot-read cohort), the same lifetimes, the same generation check of a detail, so
+an edit is visible at the next read. A request with any cookie or credentials falls through to
+the stack and its own entries: a logged-in request never sees this cache. Entries also record
+whether the request was secure (HSTS is sent on HTTPS answers only).
+
+One renderer per expired entry: the request that finds an entry missing or expired takes a
+render marker in the shared cache (`cache.add`, API_FRONT_RENDER_LOCK_SECONDS); the others
+meanwhile answer the expired entry when its generation is current (a list or an unchanged detail,
+stale by the render's duration at most) or, when there is none, wait up to
+API_FRONT_WAIT_MILLISECONDS for the renderer's entry, then render themselves. A hot key whose
+entry expires costs one render, not one per waiting request.
+"""
+
+import hashlib
+import time
+
+from django.conf import settings
+from django.core.cache import cache, caches
+from django.http import HttpResponse
+
+from catalog.api.cache import KEY_PREFIX, mark_cached_answer, read_cache_slot, read_entry, storable
+
+FRONT_PREFIX = KEY_PREFIX + "front:"
+LOCK_PREFIX = KEY_PREFIX + "render:"
+# Headers of the request's own, never replayed.
+_UNSTORED = frozenset({"x-request-id", "x-cache", "set-cookie"})
+# Entries stay in the shared cache this long past their lifetime, to be answered while one renders.
+STALE_GRACE_SECONDS = 30
+_POLL_SECONDS = 0.01
+
+
+def front_eligible(request) -> bool:
+    meta = request.META
+    return request.method in ("GET", "HEAD") and not meta.get("HTTP_COOKIE") and "HTTP_AUTHORIZATION" not in meta
+
+
+def _front_key(slot, request) -> str:
+    # The slot's key already names path, parameters and cohort; HSTS differs by scheme.
+    return FRONT_PREFIX + hashlib.sha256(f"{slot.key}|{int(request.is_secure())}".encode()).hexdigest()[:40]
+
+
+def _replay(entry, slot) -> HttpResponse:
+    _, _, status, headers, body = entry
+    response = HttpResponse(body, status=status, headers=headers)
+    response["X-Cache"] = "hit"
+    # Cache-Control from the settings of now, as the stack would say it (entries outlive restarts).
+    return mark_cached_answer(response, slot.seconds)
+
+
+def _store(key: str, generation: str, slot, response) -> None:
+    headers = {name: value for name, value in response.items() if name.lower() not in _UNSTORED}
+    entry = (generation, time.time() + slot.seconds, response.status_code, headers, response.content)
+    cache.set(key, entry, slot.seconds + STALE_GRACE_SECONDS)
+    local_seconds = settings.API_ANONYMOUS_LOCAL_SECONDS
+    if local_seconds > 0:
+        caches["local"].set(key, entry, min(slot.seconds, local_seconds))
+
+
+def _render(request, get_response, slot, key: str, generation: str):
+    request.read_cache_front_slot = slot  # the stack behind passes through (catalog.api.cache)
+    response = get_response(request)
+    if request.method == "GET" and storable(response):
+        _store(key, generation, slot, response)
+    return response
+
+
+def _wait_for_entry(key: str, generation: str):
+    deadline = time.monotonic() + settings.API_FRONT_WAIT_MILLISECONDS / 1000
+    while time.monotonic() < deadline:
+        time.sleep(_POLL_SECONDS)
+        entry = cache.get(key)
+        if entry is not None and entry[0] == generation and entry[1] > time.time():
+            return entry
+    return None
+
+
+def front_answer(request, get_response) -> tuple[HttpResponse, bool]:
+    """The answer to a cookie-less anonymous read and whether it is a replay (False: the stack
+    behind made it, request id and metrics included): replayed when fresh, else rendered once."""
+    slot = read_cache_slot(request)
+    if slot is None:
+        return get_response(request), False
+    answer = _answer(request, get_response, slot)
+    return answer, answer.get("X-Cache") == "hit" and not hasattr(request, "request_id")
+
+
+def _answer(request, get_response, slot):
+    key = _front_key(slot, request)
+    generation, entry = read_entry(slot, key)
+    current = entry is not None and entry[0] == generation
+    if current and entry[1] > time.time():
+        return _replay(entry, slot)
+    if current:  # expired in this process's copy: another process may have rendered it already
+        entry = cache.get(key)
+        current = entry is not None and entry[0] == generation
+        if current and entry[1] > time.time():
+            return _replay(entry, slot)
+    lock = LOCK_PREFIX + key.removeprefix(FRONT_PREFIX)
+    if cache.add(lock, 1, settings.API_FRONT_RENDER_LOCK_SECONDS):
+        try:
+            return _render(request, get_response, slot, key, generation)
+        finally:
+            cache.delete(lock)
+    if current:
+        return _replay(entry, slot)  # expired, same generation: answered while one renders
+    waited = _wait_for_entry(key, generation)
+    if waited is not None:
+        return _replay(waited, slot)
+    return _render(request, get_response, slot, key, generation)
