@@ -2,13 +2,16 @@
 `[AUTO] <Theme> • Vol. N` packs; rebuild re-derives the groups and removes what no longer fits.
 
 Both hold one database lease ("auto-packs"), so they never touch auto packs at the same time
-on any host; a cycle that finds it held returns `skipped` (the holder is doing the work).
+on any host; a cycle that finds it held returns `skipped` (the holder is doing the work). The
+lease is renewed while a cycle runs; a cycle whose lease was taken over anyway (e.g. a thread
+abandoned at the task time limit) stops at its next unit of work and returns `lost`.
 NSFW stickers (classified NSFW, or in a public pack marked sensitive by its owner or staff) go to
 their own sensitive auto packs, never into safe ones. Auto packs belong to the system account
 (catalog.services.creators.system_account), whose verified creator name is AUTO_PACK_PUBLISHER.
 Near-duplicates (perceptual hash within a few bits) are dropped.
 """
 
+import logging
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,8 +24,10 @@ from catalog.models import AssetClassification, StickerPack, StickerPackItem
 from catalog.selectors import marked_sensitive_q, normal_pack_key
 from catalog.services.creators import system_account
 from catalog.services.packs import compact_positions, pack_changed
-from workers.locks import LeaseBusy, held_lease
+from workers.locks import HeldLease, LeaseBusy, LeaseLost, held_lease
 from workers.metrics import cycle_measured
+
+logger = logging.getLogger(__name__)
 
 LOCK_NAME = "auto-packs"
 READY_AT = 20
@@ -175,7 +180,7 @@ def _new_volume(theme_key: str, volume: int) -> StickerPack:
     )
 
 
-def _curate_theme(group: Group, packs: list[StickerPack], budget: int, max_bits: int) -> int:
+def _curate_theme(group: Group, packs: list[StickerPack], budget: int, max_bits: int, lease: HeldLease) -> int:
     """Add this theme's new, non-duplicate stickers to its volumes; returns how many were added."""
     members = _members(packs)
     index = NearDuplicateIndex(max_bits)
@@ -201,6 +206,7 @@ def _curate_theme(group: Group, packs: list[StickerPack], budget: int, max_bits:
     targets = [p for p in packs if len(members[p.id]) < capacity]
     while queue:
         with transaction.atomic():
+            lease.check()
             if targets:
                 pack = StickerPack.objects.select_for_update().get(pk=targets.pop(0).pk)
             else:
@@ -215,19 +221,22 @@ def _curate_theme(group: Group, packs: list[StickerPack], budget: int, max_bits:
     return len(additions)
 
 
-def _exclusive_cycle(name: str, body: Callable[[dict], None]) -> dict:
-    """Run `body(counts)` holding the auto-pack lease, measured as cycle `name`; `skipped` when
-    another curation or rebuild holds it."""
+def _exclusive_cycle(name: str, body: Callable[[dict, HeldLease], None]) -> dict:
+    """Run `body(counts, lease)` holding the auto-pack lease, measured as cycle `name`; `skipped`
+    when another curation or rebuild holds it, `lost` when it was taken over while running."""
     with cycle_measured(name) as counts:
         try:
-            with held_lease(LOCK_NAME, ttl_seconds=_setting("AUTO_PACK_LOCK_TTL_SECONDS", 900)):
-                body(counts)
+            with held_lease(LOCK_NAME, ttl_seconds=settings.AUTO_PACK_LOCK_TTL_SECONDS) as lease:
+                body(counts, lease)
         except LeaseBusy:
             counts["skipped"] = 1
+        except LeaseLost as lost:
+            logger.warning("%s stopped: %s", name, lost)
+            counts["lost"] = 1
     return dict(counts)
 
 
-def _curate(counts: dict) -> None:
+def _curate(counts: dict, lease: HeldLease) -> None:
     budget = _setting("CURATION_ADD_BUDGET", 600)
     max_bits = _setting("CURATION_NEAR_DUPLICATE_BITS", 6)
     groups = curation_candidates()
@@ -236,7 +245,8 @@ def _curate(counts: dict) -> None:
     for theme_key in sorted(groups):
         if added >= budget:
             break
-        added += _curate_theme(groups[theme_key], packs.get(theme_key, []), budget - added, max_bits)
+        lease.check()
+        added += _curate_theme(groups[theme_key], packs.get(theme_key, []), budget - added, max_bits, lease)
     counts.update(themes=len(groups), candidates=sum(len(g.candidates) for g in groups.values()), added=added)
 
 
@@ -255,7 +265,7 @@ def _misfits(theme_key: str, items: list[StickerPackItem], wanted: set[int], ind
     return misfits
 
 
-def _rebuild(counts: dict) -> None:
+def _rebuild(counts: dict, lease: HeldLease) -> None:
     budget = _setting("REBUILD_REMOVE_BUDGET", 600)
     max_bits = _setting("CURATION_NEAR_DUPLICATE_BITS", 6)
     groups = curation_candidates()
@@ -269,6 +279,7 @@ def _rebuild(counts: dict) -> None:
             if not misfits and pack.pack_status == pack_status_for(len(members[pack.id])):
                 continue
             with transaction.atomic():
+                lease.check()
                 pack = StickerPack.objects.select_for_update().get(pk=pack.pk)
                 StickerPackItem.objects.filter(pk__in=[m.pk for m in misfits]).delete()
                 compact_positions(pack)
