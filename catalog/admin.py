@@ -387,6 +387,12 @@ class StickerAssetAdmin(admin.ModelAdmin):
         for asset_id in queryset.values_list("pk", flat=True):
             assets.asset_delete(asset_id=asset_id)
 
+    def get_deleted_objects(self, objs, request):
+        # The asset service deletes the asset's own rows (its classification, its pack items); the
+        # admin's read-only classifications must not block that.
+        deleted, counts, _, protected = super().get_deleted_objects(objs, request)
+        return deleted, counts, set(), protected
+
     def get_urls(self):
         view = self.admin_site.admin_view(self.image_view)
         return [path("<int:asset_id>/image/", view, name="catalog_stickerasset_image"), *super().get_urls()]
