@@ -301,6 +301,8 @@ VIEWER_COOKIE_NAME = env.str("VIEWER_COOKIE_NAME", default="packyard_viewer")
 VIEWER_COOKIE_MAX_AGE_SECONDS = env.int("VIEWER_COOKIE_MAX_AGE_SECONDS", default=365 * 24 * 3600)
 SNAPSHOT_SWEEP_CADENCE_SECONDS = env.int("SNAPSHOT_SWEEP_CADENCE_SECONDS", default=600)
 SNAPSHOT_REFRESH_COALESCE_SECONDS = env.int("SNAPSHOT_REFRESH_COALESCE_SECONDS", default=10)
+# New classifications within this window queue one extra curation cycle (besides its cadence).
+CURATION_COALESCE_SECONDS = env.int("CURATION_COALESCE_SECONDS", default=60)
 # Weights of pack_score (SPEC §2.2); keys: confidence, engagement, quality, diversity, duplicate.
 RANKING_WEIGHTS = env.json("RANKING_WEIGHTS", default={})
 MARKETPLACE_STATS_CACHE_SECONDS = env.int("MARKETPLACE_STATS_CACHE_SECONDS", default=60)

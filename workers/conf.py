@@ -2,9 +2,6 @@
 
 from django.conf import settings
 
-# Task groups that may run in dedicated worker processes (`run_worker --task-type <group>`);
-# every other group is always taken by the combined worker (`--task-type all`).
-DEDICATED_TASK_GROUPS = ("classification_cycle", "curation_cycle", "rebuild_cycle")
 DEDICATED_FLAG = "enable_worker_dedicated_processes"
 OUTBOX_FLAG = "enable_domain_event_outbox"
 

@@ -108,21 +108,22 @@ def dedicated_rollout_percent() -> int:
 def routing_filter(task_type: str, *, percent: int | None = None) -> tuple[list[str], Q | None]:
     """The task types and cohort filter a worker started with `--task-type task_type` may claim.
 
-    A dedicated worker (one of conf.DEDICATED_TASK_GROUPS) takes its group's tasks whose bucket
-    is inside the rollout; the combined worker (`all`) takes everything else. At any percent
+    A dedicated worker (a group of task types registered `dedicated`) takes its group's tasks whose
+    bucket is inside the rollout; the combined worker (`all`) takes everything else. At any percent
     each task is eligible for exactly one kind of worker.
     """
     percent = dedicated_rollout_percent() if percent is None else percent
     types = registry.registered_task_types()
+    dedicated = registry.dedicated_groups()
     if task_type == "all":
-        routable = [t.name for t in types.values() if t.worker_group in conf.DEDICATED_TASK_GROUPS]
-        others = [t.name for t in types.values() if t.worker_group not in conf.DEDICATED_TASK_GROUPS]
+        routable = [t.name for t in types.values() if t.worker_group in dedicated]
+        others = [t.name for t in types.values() if t.worker_group not in dedicated]
         if percent <= 0 or not routable:
             return list(types), None
         cohort = Q(task_type__in=others) | Q(task_type__in=routable, cohort_bucket__gte=percent)
         return list(types), cohort
     group_types = [t.name for t in types.values() if t.worker_group == task_type]
-    if task_type not in conf.DEDICATED_TASK_GROUPS:
+    if task_type not in dedicated:
         return group_types, None  # a non-routable type: its own worker takes all of it
     return group_types, Q(cohort_bucket__lt=percent)
 

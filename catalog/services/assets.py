@@ -26,10 +26,10 @@ from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from catalog import events
 from catalog.errors import CatalogError, Conflict
 from catalog.models import StickerAsset, StickerPack, StickerPackItem
-from catalog.services import objectstore
+from catalog.names import EventType
+from catalog.services import enqueue, objectstore
 from flags.services import is_enabled
 from outbox.services import publish
 
@@ -154,7 +154,7 @@ def asset_write_through_schedule(asset: StickerAsset) -> bool:
         return False
     if not object_storage_admits(asset.owner_id):
         return False
-    return events.object_put_enqueue(asset.id)
+    return enqueue.object_put_enqueue(asset.id)
 
 
 class ObjectSyncError(CatalogError):
@@ -284,7 +284,7 @@ def asset_delete(*, asset_id: int, request_id: str = "") -> bool:
             pack_changed(pack, fields=["cover"], request_id=request_id)
         asset.delete()
         event = publish(
-            event_type=events.STICKER_ASSET_DELETED,
+            event_type=EventType.STICKER_ASSET_DELETED,
             aggregate_type="asset",
             aggregate_id=asset_id,
             payload={"asset_id": asset_id, "storage_key": key},
@@ -292,7 +292,7 @@ def asset_delete(*, asset_id: int, request_id: str = "") -> bool:
             request_id=request_id,
         )
         if event is None and objectstore.configured():
-            events.object_delete_enqueue(asset_id=asset_id, storage_key=key)  # outbox off for it
+            enqueue.object_delete_enqueue(asset_id=asset_id, storage_key=key)  # outbox off for it
         transaction.on_commit(lambda: asset_bytes_forget(key))
     return True
 

@@ -21,6 +21,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from catalog.models import AssetClassification, StickerPack, StickerPackItem
+from catalog.names import TaskName
 from catalog.selectors import marked_sensitive_q, normal_pack_key
 from catalog.services.creators import system_account
 from catalog.services.packs import compact_positions, pack_changed
@@ -251,7 +252,7 @@ def _curate(counts: dict, lease: HeldLease) -> None:
 
 
 def curation_cycle() -> dict:
-    return _exclusive_cycle("curation_cycle", _curate)
+    return _exclusive_cycle(TaskName.CURATION_CYCLE, _curate)
 
 
 def _misfits(theme_key: str, items: list[StickerPackItem], wanted: set[int], index: NearDuplicateIndex) -> list:
@@ -292,4 +293,4 @@ def _rebuild(counts: dict, lease: HeldLease) -> None:
 def rebuild_cycle() -> dict:
     """Remove items that no longer fit their auto pack (theme changed, turned NSFW or safe,
     left every public pack, or a near-duplicate), keep positions dense and covers right."""
-    return _exclusive_cycle("rebuild_cycle", _rebuild)
+    return _exclusive_cycle(TaskName.REBUILD_CYCLE, _rebuild)

@@ -13,8 +13,8 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from catalog.errors import Conflict, InvalidInput, ModerationLocked, NotAllowed, PackNotFound, StickerNotFound
-from catalog.events import PACK_UPDATED, snapshot_refresh_enqueue
 from catalog.models import StickerPack, StickerPackItem
+from catalog.names import EventType
 from catalog.selectors import normal_pack_key, pack_is_listed, pack_is_visible_to
 from catalog.services.creators import creator_display_name, publisher_check
 from catalog.services.readcache import pack_reads_changed
@@ -95,7 +95,8 @@ def new_pack_key(name: str) -> str:
 
 
 def pack_changed(pack: StickerPack, *, fields: list[str], content: bool = False, request_id: str = "") -> None:
-    """Bump the version, save, and publish PACK_UPDATED (inside the caller's transaction)."""
+    """Bump the version, save, and publish PACK_UPDATED (inside the caller's transaction); the
+    event says when the change is a publication (its handler then refreshes the snapshot at once)."""
     now = timezone.now()
     pack.version += 1
     pack.updated_at = now
@@ -109,10 +110,15 @@ def pack_changed(pack: StickerPack, *, fields: list[str], content: bool = False,
     pack.save(update_fields=sorted(set(fields) | set(extra)))
     pack_reads_changed([pack.pack_key])
     publish(
-        event_type=PACK_UPDATED,
+        event_type=EventType.PACK_UPDATED,
         aggregate_type="pack",
         aggregate_id=pack.id,
-        payload={"pack_id": pack.id, "version": pack.version, "fields": sorted(fields)},
+        payload={
+            "pack_id": pack.id,
+            "version": pack.version,
+            "fields": sorted(fields),
+            "published": "status" in fields and pack.status == StickerPack.Status.PUBLISHED,
+        },
         idempotency_key=f"pack:{pack.id}:v{pack.version}",
         request_id=request_id,
     )
@@ -202,8 +208,6 @@ def pack_publish(*, user, pack_key: str, request_id: str = "") -> StickerPack:
         pack.status = StickerPack.Status.PUBLISHED
         pack.published_at = pack.published_at or timezone.now()
         pack_changed(pack, fields=["status", "published_at"], request_id=request_id)
-        # A new pack appears in lists once its first snapshot exists: queue it now.
-        snapshot_refresh_enqueue([pack.id], immediate=True)
     return pack
 
 

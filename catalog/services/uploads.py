@@ -12,8 +12,8 @@ from django.conf import settings
 from django.db import transaction
 
 from catalog.errors import CatalogError, Conflict, InvalidInput
-from catalog.events import STICKER_ASSET_CREATED
 from catalog.models import StickerPack, StickerPackItem
+from catalog.names import EventType
 from catalog.services.assets import (
     asset_bytes_forget,
     asset_bytes_store,
@@ -140,7 +140,7 @@ def _add_item(*, user, pack_key, sticker, sha256, emojis, label, upload_id, requ
         )
         if created:
             publish(
-                event_type=STICKER_ASSET_CREATED,
+                event_type=EventType.STICKER_ASSET_CREATED,
                 aggregate_type="asset",
                 aggregate_id=asset.id,
                 payload={"asset_id": asset.id, "pack_id": pack.id},

@@ -7,19 +7,11 @@ from catalog.classifiers import current_version
 from catalog.models import AssetClassification, StickerAsset, StickerPackItem
 from catalog.services import classification
 from outbox.models import DomainEvent
-from outbox.services import EVENTS, event_dispatch
-from tests.catalog.conftest import make_pack, stored_asset
+from tests.catalog.conftest import dispatch_all_events, make_pack, stored_asset
 from workers import conf as worker_conf
 from workers.models import WorkerTask
 
 pytestmark = pytest.mark.django_db
-
-
-def dispatch_all_events():
-    while items := EVENTS.claim(worker_id="consumer", limit=100):
-        for item in items:
-            event_dispatch(item)
-            EVENTS.complete(item, worker_id="consumer")
 
 
 def test_cycle_classifies_unclassified_assets_and_publishes_events():
