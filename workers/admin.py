@@ -131,8 +131,6 @@ class WorkerTaskAdmin(QueueItemAdminMixin, admin.ModelAdmin):
         return [dashboard, *super().get_urls()]
 
     def dashboard_view(self, request):
-        import outbox.services  # noqa: F401 - registers the outbox queue
-
         context = {
             **self.admin_site.each_context(request),
             "title": "Queue dashboard",

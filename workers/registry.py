@@ -37,7 +37,7 @@ class TaskType:
             return max(0.0, float(self.cadence_seconds))
         if not self.cadence_setting:
             return 0.0
-        return max(0.0, float(getattr(settings, self.cadence_setting, 0) or 0))
+        return max(0.0, float(getattr(settings, self.cadence_setting)))
 
     @property
     def worker_group(self) -> str:

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from django.db.models import Q
 from django.utils import timezone
 
-from flags.services import flag_state, parse_bool, subject_bucket
+from flags.services import rollout_percent, subject_bucket
 from workers import conf, registry
 from workers.models import TaskRun, WorkerTask, WorkerTaskDeadLetter
 from workers.queue import Queue, all_queues, get_queue, register_queue
@@ -95,14 +95,7 @@ def task_runner(item, *, worker_id: str):
 
 def dedicated_rollout_percent() -> int:
     """Share of cohort buckets (0..100) routed to dedicated workers right now."""
-    import os
-
-    state = flag_state(conf.DEDICATED_FLAG)
-    if state is None:
-        env = parse_bool(os.environ.get(f"FEATURE_{conf.DEDICATED_FLAG.upper()}"))
-        return 100 if env else 0
-    enabled, percent = state
-    return max(0, min(100, percent)) if enabled else 0
+    return rollout_percent(conf.DEDICATED_FLAG)
 
 
 def routing_filter(task_type: str, *, percent: int | None = None) -> tuple[list[str], Q | None]:
@@ -152,10 +145,6 @@ def cycle_enqueue_due(*, task_types: list[str], last_buckets: dict[str, int], no
         if created:
             enqueued.append(name)
     return enqueued
-
-
-def queue_get(name: str) -> Queue:
-    return get_queue(name)
 
 
 def dead_letters_requeue(*, queue: str, ids: list[int] | None = None) -> int:

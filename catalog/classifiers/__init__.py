@@ -37,13 +37,11 @@ __all__ = [
     "get_classifier",
 ]
 
-DEFAULT_PROVIDER = "builtin"
 PROVIDERS = {builtin.PROVIDER: builtin.base_version, http.PROVIDER: lambda: http.BASE_VERSION}
 
 
 def _provider(provider: str | None) -> str:
-    name = provider if provider is not None else getattr(settings, "CLASSIFIER_PROVIDER", DEFAULT_PROVIDER)
-    name = str(name or DEFAULT_PROVIDER).strip().lower()
+    name = (provider if provider is not None else settings.CLASSIFIER_PROVIDER).strip().lower()
     if name not in PROVIDERS:
         raise ImproperlyConfigured(
             f"Unknown CLASSIFIER_PROVIDER {name!r}; expected one of: {', '.join(sorted(PROVIDERS))}."
@@ -52,7 +50,7 @@ def _provider(provider: str | None) -> str:
 
 
 def _suffix() -> str:
-    return str(getattr(settings, "CLASSIFIER_VERSION_SUFFIX", "") or "")
+    return settings.CLASSIFIER_VERSION_SUFFIX
 
 
 def get_classifier(provider: str | None = None) -> Classifier:

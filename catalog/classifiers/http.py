@@ -29,8 +29,6 @@ from .base import BLURRY, LOW_QUALITY, NON_CATEGORY_LABELS, NSFW, Classification
 PROVIDER = "http"
 BASE_VERSION = "http-1"
 DEFAULT_MODEL_NAME = "remote"
-DEFAULT_TIMEOUT_SECONDS = 5.0
-DEFAULT_RETRIES = 2
 BACKOFF_SECONDS = 0.2  # x attempt number
 NSFW_THRESHOLD = 0.78
 TAG_THRESHOLD = 0.3
@@ -64,8 +62,8 @@ class HttpClassifier:
         self,
         url: str,
         *,
-        timeout: float = DEFAULT_TIMEOUT_SECONDS,
-        retries: int = DEFAULT_RETRIES,
+        timeout: float,
+        retries: int,
         version_suffix: str = "",
         sleep=time.sleep,
     ):
@@ -82,10 +80,10 @@ class HttpClassifier:
     @classmethod
     def from_settings(cls) -> HttpClassifier:
         return cls(
-            str(getattr(settings, "CLASSIFIER_HTTP_URL", "") or ""),
-            timeout=getattr(settings, "CLASSIFIER_HTTP_TIMEOUT_SECONDS", DEFAULT_TIMEOUT_SECONDS),
-            retries=getattr(settings, "CLASSIFIER_HTTP_RETRIES", DEFAULT_RETRIES),
-            version_suffix=str(getattr(settings, "CLASSIFIER_VERSION_SUFFIX", "") or ""),
+            settings.CLASSIFIER_HTTP_URL,
+            timeout=settings.CLASSIFIER_HTTP_TIMEOUT_SECONDS,
+            retries=settings.CLASSIFIER_HTTP_RETRIES,
+            version_suffix=settings.CLASSIFIER_VERSION_SUFFIX,
         )
 
     # --- transport ----------------------------------------------------------------------

@@ -35,10 +35,6 @@ READY_AT = 20
 BUILDING_AT = 12
 
 
-def _setting(name: str, default: int) -> int:
-    return int(getattr(settings, name, default))
-
-
 @dataclass
 class Candidate:
     asset_id: int
@@ -238,8 +234,8 @@ def _exclusive_cycle(name: str, body: Callable[[dict, HeldLease], None]) -> dict
 
 
 def _curate(counts: dict, lease: HeldLease) -> None:
-    budget = _setting("CURATION_ADD_BUDGET", 600)
-    max_bits = _setting("CURATION_NEAR_DUPLICATE_BITS", 6)
+    budget = settings.CURATION_ADD_BUDGET
+    max_bits = settings.CURATION_NEAR_DUPLICATE_BITS
     groups = curation_candidates()
     packs = auto_packs_by_theme()
     added = 0
@@ -267,8 +263,8 @@ def _misfits(theme_key: str, items: list[StickerPackItem], wanted: set[int], ind
 
 
 def _rebuild(counts: dict, lease: HeldLease) -> None:
-    budget = _setting("REBUILD_REMOVE_BUDGET", 600)
-    max_bits = _setting("CURATION_NEAR_DUPLICATE_BITS", 6)
+    budget = settings.REBUILD_REMOVE_BUDGET
+    max_bits = settings.CURATION_NEAR_DUPLICATE_BITS
     groups = curation_candidates()
     removed = touched = 0
     for theme_key, packs in sorted(auto_packs_by_theme().items()):
