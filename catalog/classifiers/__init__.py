@@ -2,8 +2,10 @@
 
 ``get_classifier()`` returns the one ``settings.CLASSIFIER_PROVIDER`` names:
 
-* ``"builtin"`` (default) - offline Pillow heuristics, see :mod:`catalog.classifiers.builtin`
-  (it does NOT detect nudity from pixels);
+* ``"builtin"`` (default) - offline Pillow heuristics, see :mod:`catalog.classifiers.builtin`;
+  they do not detect nudity from pixels themselves, but when the optional NudeNet model is
+  installed and ``CLASSIFIER_NSFW_MODEL`` is "auto" (the default) the built-in classifier adds
+  its pixel nudity score (:mod:`catalog.classifiers.nudity`; ``requirements-nsfw.txt``);
 * ``"http"`` - a remote model, see :mod:`catalog.classifiers.http` (``CLASSIFIER_HTTP_URL``,
   ``CLASSIFIER_HTTP_TIMEOUT_SECONDS``, ``CLASSIFIER_HTTP_RETRIES``).
 

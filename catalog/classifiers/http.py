@@ -24,6 +24,8 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from catalog.services.images import sniff_format
+
 from .base import BLURRY, LOW_QUALITY, NON_CATEGORY_LABELS, NSFW, ClassificationResult, ClassifierError, ClassifierInput
 
 PROVIDER = "http"
@@ -36,19 +38,11 @@ MAX_RESPONSE_BYTES = 1024 * 1024
 MAX_LABEL_LENGTH = 64
 MAX_MODEL_NAME_LENGTH = 100
 
-_MAGIC_TYPES = (
-    (b"\x89PNG\r\n\x1a\n", "image/png"),
-    (b"GIF87a", "image/gif"),
-    (b"GIF89a", "image/gif"),
-    (b"\xff\xd8\xff", "image/jpeg"),
-)
-
 
 def content_type(data: bytes) -> str:
-    for magic, mimetype in _MAGIC_TYPES:
-        if data.startswith(magic):
-            return mimetype
-    return "image/webp"  # what the catalogue stores
+    """The image's type by its magic bytes (catalog.services.images.sniff_format); WebP, what the
+    catalogue stores, when they name nothing known."""
+    return f"image/{(sniff_format(data) or 'WEBP').lower()}"
 
 
 class _Retryable(Exception):

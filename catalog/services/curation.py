@@ -24,6 +24,7 @@ from catalog.models import AssetClassification, StickerPack, StickerPackItem
 from catalog.names import TaskName
 from catalog.selectors import marked_sensitive_q, normal_pack_key
 from catalog.services.creators import system_account
+from catalog.services.images import phash_distance, phash_value
 from catalog.services.packs import compact_positions, pack_changed
 from workers.locks import HeldLease, LeaseBusy, LeaseLost, held_lease
 from workers.metrics import cycle_measured
@@ -58,13 +59,6 @@ def auto_pack_name(theme_key: str, volume: int) -> str:
     return f"[AUTO] {theme_title(theme_key)} • Vol. {volume}"
 
 
-def _phash(value: str) -> int | None:
-    try:
-        return int(value, 16) if value else None
-    except ValueError:
-        return None
-
-
 def curation_candidates() -> dict[str, Group]:
     """Classified stickers in public, published user packs, grouped by theme key."""
     public_items = StickerPackItem.objects.filter(
@@ -84,7 +78,7 @@ def curation_candidates() -> dict[str, Group]:
     for asset_id, category, is_nsfw, phash in rows:
         nsfw = is_nsfw or asset_id in sensitive_assets
         key = f"nsfw-{category}" if nsfw else category
-        groups.setdefault(key, Group(key)).candidates.append(Candidate(asset_id, key, _phash(phash)))
+        groups.setdefault(key, Group(key)).candidates.append(Candidate(asset_id, key, phash_value(phash)))
     return groups
 
 
@@ -106,7 +100,7 @@ class NearDuplicateIndex:
             return False
         for key in self._keys(value):
             for other in self._bands.get(key, ()):
-                if (value ^ other).bit_count() <= self.max_bits:
+                if phash_distance(value, other) <= self.max_bits:
                     return True
         return False
 
@@ -185,7 +179,7 @@ def _curate_theme(group: Group, packs: list[StickerPack], budget: int, max_bits:
     for pack in packs:
         for item in members[pack.id]:
             present.add(item.asset_id)
-            index.add(_phash(item.asset.perceptual_hash))
+            index.add(phash_value(item.asset.perceptual_hash))
     additions = []
     for candidate in group.candidates:
         if len(additions) >= budget:
@@ -254,7 +248,7 @@ def curation_cycle() -> dict:
 def _misfits(theme_key: str, items: list[StickerPackItem], wanted: set[int], index: NearDuplicateIndex) -> list:
     misfits = []
     for item in items:
-        phash = _phash(item.asset.perceptual_hash)
+        phash = phash_value(item.asset.perceptual_hash)
         if item.asset_id not in wanted or index.is_near_duplicate(phash):
             misfits.append(item)
         else:

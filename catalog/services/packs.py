@@ -4,7 +4,6 @@ Every change bumps `version` and publishes PACK_UPDATED in the same transaction.
 """
 
 import secrets
-from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -26,11 +25,6 @@ MAX_TAG_LENGTH = 32
 MAX_TAG_INPUTS = 2 * MAX_TAGS  # entries a request may send (duplicates and blanks fold away)
 TEXT_LIMITS = {"name": 120, "publisher": 120, "description": 1024}
 EDITABLE = ("name", "publisher", "description", "tags", "visibility", "is_sensitive")
-
-
-@dataclass(frozen=True)
-class PackChanges:
-    values: dict
 
 
 def _locked_by_staff(pack: StickerPack, what: str) -> ModerationLocked:
