@@ -8,6 +8,7 @@ import os
 import sys
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
@@ -219,7 +220,7 @@ OBJECT_STORAGE_SYNC_SWEEP_BATCH = env.int("OBJECT_STORAGE_SYNC_SWEEP_BATCH", def
 # Plain (unsigned, cacheable) URLs for safe stickers of listed packs, e.g. https://cdn.example.com
 CDN_BASE_URL = env.str("CDN_BASE_URL", default="").rstrip("/")
 
-STORAGES = {
+STORAGES: dict[str, dict[str, Any]] = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     # Gzipped copies made by collectstatic, served by WhiteNoise (no manifest, so it runs without collectstatic).
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
@@ -425,7 +426,7 @@ LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOG_FORMAT = env.str("LOG_FORMAT", default="console" if DEBUG else "json")
 if LOG_FORMAT not in ("json", "console"):
     raise ImproperlyConfigured(f"LOG_FORMAT must be json or console, not {LOG_FORMAT!r}")
-LOGGING = {
+LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"context": {"()": "config.logs.ContextFilter"}},
@@ -480,7 +481,7 @@ def _origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}" if url and parts.netloc else ""
 
 
-_object_storage = STORAGES.get("objects", {}).get("OPTIONS", {})
+_object_storage: dict[str, Any] = STORAGES.get("objects", {}).get("OPTIONS", {})
 _image_origins = [_origin(_object_storage.get("endpoint_url") or ""), _origin(CDN_BASE_URL)]
 if OBJECT_STORAGE_BUCKET and not _object_storage.get("endpoint_url"):
     _image_origins.append("https://*.amazonaws.com")  # signed URLs of AWS S3 itself

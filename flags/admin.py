@@ -13,8 +13,7 @@ class FlagChangeInline(admin.TabularInline):
     fk_name = "flag"
     extra = 0
     can_delete = False
-    fields = ["changed_at", "changed_by", "source", "before", "after"]
-    readonly_fields = fields
+    fields = readonly_fields = ("changed_at", "changed_by", "source", "before", "after")
     ordering = ["-changed_at", "-id"]
 
     def has_add_permission(self, request, obj=None):

@@ -24,7 +24,7 @@ def pretty_text(value: str) -> str:
     return format_html("<pre style='white-space: pre-wrap; margin: 0'>{}</pre>", value or "-")
 
 
-class QueueItemAdminMixin:
+class QueueItemAdminMixin(admin.ModelAdmin):
     list_filter = ["status"]
     search_fields = ["idempotency_key", "worker_token", "request_id"]
     readonly_fields = ["payload_formatted", "last_error_formatted", "created_at", "updated_at", "processed_at"]
@@ -43,7 +43,7 @@ class QueueItemAdminMixin:
         return False  # work is enqueued by the application or `manage.py enqueue_task`
 
 
-class DeadLetterAdminMixin:
+class DeadLetterAdminMixin(admin.ModelAdmin):
     """Read-only: inspect, then requeue (back on the queue with fresh attempts) or discard."""
 
     queue_name = ""
@@ -196,9 +196,8 @@ class TaskRunAdmin(admin.ModelAdmin):
 class LeaseAdmin(admin.ModelAdmin):
     """Named database leases (e.g. `auto-packs`, held by curation or rebuild): read-only."""
 
-    list_display = ["name", "holder", "acquired_at", "expires_at", "updated_at"]
+    list_display = readonly_fields = ("name", "holder", "acquired_at", "expires_at", "updated_at")
     search_fields = ["name", "holder"]
-    readonly_fields = list_display
 
     def has_add_permission(self, request):
         return False

@@ -23,7 +23,7 @@ class TaskType:
     # that need the attempt, the lease holder or a return value (workers.backends).
     run_claimed: Callable[[Any, str], object] | None = None
     # Enqueues one periodic run under the given idempotency key (default: an empty payload).
-    enqueue_periodic: Callable[[str], object] | None = None
+    enqueue_periodic: Callable[[str], tuple[Any, bool]] | None = None
     # May run in dedicated worker processes (`run_worker --task-type <group>`), routed there by
     # the dedicated-processes rollout; otherwise the combined worker (`all`) always takes it.
     dedicated: bool = False
@@ -56,7 +56,7 @@ def register_task_type(
     group: str = "",
     cadence_seconds: float | None = None,
     run_claimed: Callable[[Any, str], object] | None = None,
-    enqueue_periodic: Callable[[str], object] | None = None,
+    enqueue_periodic: Callable[[str], tuple[Any, bool]] | None = None,
     dedicated: bool = False,
 ) -> None:
     name, group = str(name), str(group)  # plain strings, whatever str subclass names them

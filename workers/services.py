@@ -130,9 +130,9 @@ def cycle_enqueue_due(*, task_types: list[str], last_buckets: dict[str, int], no
     enqueued = []
     for name in task_types:
         task = registry.get_task_type(name)
-        cadence = task.cadence if task is not None else 0
-        if cadence <= 0:
+        if task is None or task.cadence <= 0:
             continue
+        cadence = task.cadence
         bucket = int(now // cadence)
         if last_buckets.get(name) == bucket:
             continue
