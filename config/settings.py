@@ -321,6 +321,8 @@ API_ANONYMOUS_STALE_SECONDS = env.int("API_ANONYMOUS_STALE_SECONDS", default=30)
 # Assets no pack holds are deleted (bytes and object) by `prune_history` after this many days
 # (0 = never).
 ORPHAN_ASSET_RETENTION_DAYS = env.int("ORPHAN_ASSET_RETENTION_DAYS", default=30)
+# Stored bytes no asset row uses (a failed upload) are deleted by prune_history after this (0 = never).
+ORPHAN_BYTES_GRACE_SECONDS = env.int("ORPHAN_BYTES_GRACE_SECONDS", default=86400)
 STICKER_UPLOAD_MAX_DIMENSION = env.int("STICKER_UPLOAD_MAX_DIMENSION", default=4096)
 STICKER_UPLOAD_MAX_WEBP_DIMENSION = env.int("STICKER_UPLOAD_MAX_WEBP_DIMENSION", default=2048)
 STICKER_UPLOAD_MAX_FRAMES = env.int("STICKER_UPLOAD_MAX_FRAMES", default=240)

@@ -38,8 +38,12 @@ logger = logging.getLogger(__name__)
 OBJECT_STORAGE_FLAG = "enable_object_storage_delivery"
 
 
+ASSET_KEY_PREFIX = "stickers"
+
+
 def asset_storage_key(sha256: str) -> str:
-    return f"stickers/{sha256[:2]}/{sha256}.webp"
+    """Content-addressed: the same bytes always have the same key, whoever uploads them."""
+    return f"{ASSET_KEY_PREFIX}/{sha256[:2]}/{sha256}.webp"
 
 
 def asset_bytes_store(key: str, data: bytes) -> bool:
@@ -54,9 +58,40 @@ def asset_bytes_store(key: str, data: bytes) -> bool:
 
 
 def asset_bytes_forget(key: str) -> None:
-    """Delete bytes a failed write left behind, unless an asset row uses them."""
+    """Delete the bytes of a deleted asset, unless another asset row uses them."""
     if not StickerAsset.objects.filter(storage_key=key).exists():
         default_storage.delete(key)
+
+
+def _stored_keys(prefix: str = ASSET_KEY_PREFIX):
+    """Every stored file under `prefix` (the local storage's tree of content-addressed bytes)."""
+    try:
+        directories, files = default_storage.listdir(prefix)
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    for name in files:
+        yield f"{prefix}/{name}"
+    for directory in directories:
+        yield from _stored_keys(f"{prefix}/{directory}")
+
+
+def asset_bytes_prune(cutoff: datetime | None = None) -> int:
+    """Delete stored bytes no asset row uses (an upload that failed after writing them) once they
+    are older than ORPHAN_BYTES_GRACE_SECONDS, so an upload still in flight keeps its bytes;
+    `prune_history` runs it (registered as `orphan_bytes`). Returns how many files went."""
+    grace = settings.ORPHAN_BYTES_GRACE_SECONDS
+    if grace <= 0:
+        return 0
+    older_than = timezone.now() - timedelta(seconds=grace)
+    deleted = 0
+    for key in _stored_keys():
+        if default_storage.get_modified_time(key) >= older_than:
+            continue
+        if StickerAsset.objects.filter(storage_key=key).exists():
+            continue
+        default_storage.delete(key)
+        deleted += 1
+    return deleted
 
 
 def asset_row_get_or_create(*, sha256: str, data: bytes, owner, **fields) -> tuple[StickerAsset, bool]:
