@@ -64,11 +64,14 @@ def test_a_cycle_where_everything_fails_raises():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_concurrency_follows_the_worker_option(monkeypatch):
+def test_concurrency_follows_the_worker_option():
     for i in range(6):
         stored_asset(seed=f"p{i}")
-    monkeypatch.setattr(worker_conf, "_process_concurrency", 3)
-    result = classification.classification_cycle(batch_size=10)
+    worker_conf.set_process_concurrency(3)  # what `run_worker --concurrency 3` does
+    try:
+        result = classification.classification_cycle(batch_size=10)
+    finally:
+        worker_conf.set_process_concurrency(1)
     assert result["concurrency"] == 3 and result["classified"] == 6
     assert AssetClassification.objects.count() == 6
 
