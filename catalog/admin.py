@@ -15,6 +15,7 @@ from catalog import models
 from catalog.errors import CatalogError
 from catalog.selectors.engagement import networks_over_caps
 from catalog.services import assets, creators, moderation, packs, viewers
+from config.admin_base import ReadOnlyModelAdmin
 
 
 def _run_each(modeladmin, request, queryset, service, done: str) -> None:
@@ -231,22 +232,13 @@ class StickerPackAdmin(admin.ModelAdmin):
 
 
 @admin.register(models.PackModerationChange)
-class PackModerationChangeAdmin(admin.ModelAdmin):
+class PackModerationChangeAdmin(ReadOnlyModelAdmin):
     """Every staff decision on a pack: read-only, append-only."""
 
     list_display = ["changed_at", "pack_key", "action", "reason", "changed_by", "source"]
     list_filter = ["action", "source"]
     search_fields = ["pack_key", "reason"]
     date_hierarchy = "changed_at"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class ReservedNameForm(forms.ModelForm):
@@ -410,7 +402,10 @@ class StickerAssetAdmin(admin.ModelAdmin):
 
 
 @admin.register(models.AssetClassification)
-class AssetClassificationAdmin(admin.ModelAdmin):
+class AssetClassificationAdmin(ReadOnlyModelAdmin):
+    """Written by the classification service (STICKER_CLASSIFIED, snapshots, curation): read-only
+    here (reclassification: docs/runbook-workers.md)."""
+
     list_display = [
         "asset",
         "provider",
@@ -425,20 +420,9 @@ class AssetClassificationAdmin(admin.ModelAdmin):
     search_fields = ["category", "asset__sha256"]
     raw_id_fields = ["asset"]
 
-    # Classifications are written by the classification service (STICKER_CLASSIFIED, snapshots,
-    # curation): read-only here (reclassification: docs/runbook-workers.md).
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(models.PackEngagement)
-class PackEngagementAdmin(admin.ModelAdmin):
+class PackEngagementAdmin(ReadOnlyModelAdmin):
     """Counters move only through the engagement service: read-only here. `suppressed_count`: anonymous
     interactions kept out of the counters by the per-network caps."""
 
@@ -454,15 +438,6 @@ class PackEngagementAdmin(admin.ModelAdmin):
     search_fields = ["pack__name", "pack__pack_key"]
     raw_id_fields = ["pack"]
     ordering = ["-suppressed_count", "-pack_id"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class NetworkKeyFilterForm(forms.Form):
@@ -527,22 +502,14 @@ class InteractionEventAdmin(admin.ModelAdmin):
 
 
 @admin.register(models.PackScoreSnapshot)
-class PackScoreSnapshotAdmin(admin.ModelAdmin):
+class PackScoreSnapshotAdmin(ReadOnlyModelAdmin):
+    """Derived from the pack by the snapshot service: read-only (`manage.py refresh_snapshots`)."""
+
     list_display = ["pack", "ranking_score", "pack_score", "trend_score", "nsfw_level", "sticker_count", "refreshed_at"]
     list_filter = ["nsfw_level", "sensitive_content"]
     search_fields = ["pack__name", "pack__pack_key"]
     raw_id_fields = ["pack"]
     ordering = ["-ranking_score"]
-
-    # Derived from the pack by the snapshot service: read-only (`manage.py refresh_snapshots`).
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 User = get_user_model()

@@ -8,6 +8,7 @@ from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils.html import format_html
 
+from config.admin_base import ReadOnlyModelAdmin
 from workers import services
 from workers.models import Lease, TaskRun, WorkerTask, WorkerTaskDeadLetter
 from workers.queue import all_queues
@@ -193,17 +194,8 @@ class TaskRunAdmin(admin.ModelAdmin):
 
 
 @admin.register(Lease)
-class LeaseAdmin(admin.ModelAdmin):
+class LeaseAdmin(ReadOnlyModelAdmin):
     """Named database leases (e.g. `auto-packs`, held by curation or rebuild): read-only."""
 
     list_display = readonly_fields = ("name", "holder", "acquired_at", "expires_at", "updated_at")
     search_fields = ["name", "holder"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -154,21 +154,30 @@ def test_a_cycle_finding_the_lease_held_skips(fixture_set):
     assert not StickerPack.objects.filter(is_auto_pack=True).exists()
 
 
-@pytest.mark.django_db(transaction=True)
-def test_a_cycle_outlasting_the_lease_ttl_keeps_the_lease(monkeypatch, settings):
+def five_stickers_and_a_slow_read(monkeypatch, settings, meanwhile):
+    """A 1 s lease ttl and a curation whose candidate read calls `meanwhile()` first."""
     settings.AUTO_PACK_LOCK_TTL_SECONDS = 1
     cat = Catalog()
     for _ in range(5):
         cat.sticker("animals")
     original = curation.curation_candidates
-    rival_took_it = []
 
-    def slow_candidates():
-        time.sleep(2.5)  # the cycle runs well past its lease's ttl
-        rival_took_it.append(lease_acquire(curation.LOCK_NAME, holder="rival", ttl_seconds=30))
+    def candidates():
+        meanwhile()
         return original()
 
-    monkeypatch.setattr(curation, "curation_candidates", slow_candidates)
+    monkeypatch.setattr(curation, "curation_candidates", candidates)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_cycle_outlasting_the_lease_ttl_keeps_the_lease(monkeypatch, settings):
+    rival_took_it = []
+
+    def outlast_the_ttl():
+        time.sleep(2.5)  # the cycle runs well past its lease's ttl
+        rival_took_it.append(lease_acquire(curation.LOCK_NAME, holder="rival", ttl_seconds=30))
+
+    five_stickers_and_a_slow_read(monkeypatch, settings, outlast_the_ttl)
     result = curation.curation_cycle()
     assert rival_took_it == [False]
     assert result["added"] == 5 and "lost" not in result
@@ -177,21 +186,14 @@ def test_a_cycle_outlasting_the_lease_ttl_keeps_the_lease(monkeypatch, settings)
 
 @pytest.mark.django_db(transaction=True)
 def test_a_cycle_that_lost_its_lease_stops_before_touching_auto_packs(monkeypatch, settings):
-    settings.AUTO_PACK_LOCK_TTL_SECONDS = 1
-    cat = Catalog()
-    for _ in range(5):
-        cat.sticker("animals")
-    original = curation.curation_candidates
-
-    def taken_over_meanwhile():
+    def taken_over():
         # The lease expired (e.g. a thread abandoned at the task time limit) and a rival took it.
         Lease.objects.filter(name=curation.LOCK_NAME).update(
             holder="rival", expires_at=timezone.now() + timedelta(seconds=30)
         )
         time.sleep(1.5)  # the renewer finds out within a third of the ttl
-        return original()
 
-    monkeypatch.setattr(curation, "curation_candidates", taken_over_meanwhile)
+    five_stickers_and_a_slow_read(monkeypatch, settings, taken_over)
     assert curation.curation_cycle()["lost"] == 1
     assert not StickerPack.objects.filter(is_auto_pack=True).exists()
     assert lease_holder(curation.LOCK_NAME) == "rival"
