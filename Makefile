@@ -60,11 +60,13 @@ run: seed
 lint: dev-deps
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	PACKYARD_TESTING=1 $(VENV)/bin/mypy
 
 test: dev-deps s3server
 	@bin/system-deps build test
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	PACKYARD_TESTING=1 $(VENV)/bin/mypy
 	PACKYARD_TESTING=1 $(PY) manage.py check
 	PACKYARD_TESTING=1 $(PY) manage.py makemigrations --check --dry-run
 	@echo "== pytest on SQLite =="

@@ -13,9 +13,9 @@ from django.utils.html import format_html
 
 from catalog import models
 from catalog.errors import CatalogError
-from catalog.selectors import normal_pack_key
 from catalog.selectors.engagement import networks_over_caps
-from catalog.services import assets, creators, moderation, viewers
+from catalog.services import assets, creators, moderation, packs, viewers
+from config.admin_base import ReadOnlyModelAdmin
 
 
 def _run_each(modeladmin, request, queryset, service, done: str) -> None:
@@ -73,6 +73,26 @@ class StickerPackItemInline(admin.TabularInline):
 
     def has_add_permission(self, request, obj=None):
         return False
+
+
+class PackAddForm(forms.ModelForm):
+    """Adding a pack takes what an owner's create takes; the create service does the rest."""
+
+    class Meta:
+        model = models.StickerPack
+        fields = ["owner", *packs.EDITABLE]
+
+    def clean(self):
+        data = super().clean()
+        owner = data.get("owner")
+        values = {field: data[field] for field in packs.EDITABLE if data.get(field) not in (None, "")}
+        try:
+            packs.clean_pack_fields(values, partial=False)
+            if owner and values.get("publisher"):
+                creators.publisher_check(user=owner, publisher=values["publisher"])
+        except CatalogError as error:
+            raise forms.ValidationError(str(error), code=error.code) from error
+        return data
 
 
 def moderation_action(name: str, title: str, service, done: str):
@@ -151,13 +171,38 @@ class StickerPackAdmin(admin.ModelAdmin):
         # The key is the pack's URL (and its cache entries): fixed once created.
         return [*self.readonly_fields, "pack_key"] if obj else self.readonly_fields
 
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is None:
+            kwargs["form"] = PackAddForm
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_fields(self, request, obj=None):
+        return ["owner", *packs.EDITABLE] if obj is None else super().get_fields(request, obj)
+
+    def get_inlines(self, request, obj):
+        return self.inlines if obj is not None else []
+
     def save_model(self, request, obj, form, change):
-        """Edits go through the same path as an owner's (version bump, PACK_UPDATED), audited."""
+        """Adds go through the owner's create service and edits through the owner's update path
+        (version bump, PACK_UPDATED), audited."""
         if not change:
-            obj.pack_key = normal_pack_key(obj.pack_key)
-            super().save_model(request, obj, form, change)
+            data = {field: form.cleaned_data[field] for field in packs.EDITABLE if form.cleaned_data.get(field)}
+            created = packs.pack_create(user=form.cleaned_data["owner"], data=data)
+            obj.pk, obj.pack_key = created.pk, created.pack_key
             return
         moderation.pack_staff_edit(obj, fields=list(form.changed_data), by=request.user)
+
+    def delete_model(self, request, obj):
+        """The "Delete" page soft-deletes, like the action (versioned, announced, audited)."""
+        moderation.pack_soft_delete(pack_id=obj.pk, by=request.user, reason="deleted from the admin's Delete page")
+
+    def delete_queryset(self, request, queryset):
+        for pk in queryset.values_list("pk", flat=True):
+            moderation.pack_soft_delete(pack_id=pk, by=request.user, reason="deleted from the admin")
+
+    def get_deleted_objects(self, objs, request):
+        # A soft delete removes nothing else: the confirmation page lists the packs only.
+        return [str(obj) for obj in objs], {}, set(), []
 
     def get_actions(self, request, action_location=ActionLocation.CHANGE_LIST):
         actions = super().get_actions(request, action_location=action_location)
@@ -187,22 +232,13 @@ class StickerPackAdmin(admin.ModelAdmin):
 
 
 @admin.register(models.PackModerationChange)
-class PackModerationChangeAdmin(admin.ModelAdmin):
+class PackModerationChangeAdmin(ReadOnlyModelAdmin):
     """Every staff decision on a pack: read-only, append-only."""
 
     list_display = ["changed_at", "pack_key", "action", "reason", "changed_by", "source"]
     list_filter = ["action", "source"]
     search_fields = ["pack_key", "reason"]
     date_hierarchy = "changed_at"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class ReservedNameForm(forms.ModelForm):
@@ -293,6 +329,14 @@ class StickerAssetAdmin(admin.ModelAdmin):
     list_select_related = ["owner", "classification"]
     readonly_fields = ["preview_large", "classification_summary"]
 
+    # Assets come from uploads (bytes, events, object storage) and are deleted through the service
+    # below; their rows are not edited by hand.
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
     @admin.display(description="sticker")
     def preview(self, asset):
         return thumbnail(asset.pk)
@@ -335,6 +379,12 @@ class StickerAssetAdmin(admin.ModelAdmin):
         for asset_id in queryset.values_list("pk", flat=True):
             assets.asset_delete(asset_id=asset_id)
 
+    def get_deleted_objects(self, objs, request):
+        # The asset service deletes the asset's own rows (its classification, its pack items); the
+        # admin's read-only classifications must not block that.
+        deleted, counts, _, protected = super().get_deleted_objects(objs, request)
+        return deleted, counts, set(), protected
+
     def get_urls(self):
         view = self.admin_site.admin_view(self.image_view)
         return [path("<int:asset_id>/image/", view, name="catalog_stickerasset_image"), *super().get_urls()]
@@ -352,7 +402,10 @@ class StickerAssetAdmin(admin.ModelAdmin):
 
 
 @admin.register(models.AssetClassification)
-class AssetClassificationAdmin(admin.ModelAdmin):
+class AssetClassificationAdmin(ReadOnlyModelAdmin):
+    """Written by the classification service (STICKER_CLASSIFIED, snapshots, curation): read-only
+    here (reclassification: docs/runbook-workers.md)."""
+
     list_display = [
         "asset",
         "provider",
@@ -369,7 +422,7 @@ class AssetClassificationAdmin(admin.ModelAdmin):
 
 
 @admin.register(models.PackEngagement)
-class PackEngagementAdmin(admin.ModelAdmin):
+class PackEngagementAdmin(ReadOnlyModelAdmin):
     """Counters move only through the engagement service: read-only here. `suppressed_count`: anonymous
     interactions kept out of the counters by the per-network caps."""
 
@@ -385,9 +438,6 @@ class PackEngagementAdmin(admin.ModelAdmin):
     search_fields = ["pack__name", "pack__pack_key"]
     raw_id_fields = ["pack"]
     ordering = ["-suppressed_count", "-pack_id"]
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 class NetworkKeyFilterForm(forms.Form):
@@ -452,7 +502,9 @@ class InteractionEventAdmin(admin.ModelAdmin):
 
 
 @admin.register(models.PackScoreSnapshot)
-class PackScoreSnapshotAdmin(admin.ModelAdmin):
+class PackScoreSnapshotAdmin(ReadOnlyModelAdmin):
+    """Derived from the pack by the snapshot service: read-only (`manage.py refresh_snapshots`)."""
+
     list_display = ["pack", "ranking_score", "pack_score", "trend_score", "nsfw_level", "sticker_count", "refreshed_at"]
     list_filter = ["nsfw_level", "sensitive_content"]
     search_fields = ["pack__name", "pack__pack_key"]
@@ -470,6 +522,9 @@ class PackyardUserAdmin(UserAdmin):
     """Django's user admin plus a ban: a banned user can neither log in nor upload."""
 
     actions = ["ban"]
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # deleting a user would hard-delete their packs and assets: ban instead
 
     @admin.action(description="Ban selected users (deactivate, revoke tokens and sessions)", permissions=["change"])
     def ban(self, request, queryset):

@@ -8,7 +8,7 @@ class CatalogConfig(AppConfig):
     def ready(self) -> None:
         # The catalog registers its event handlers and task types with the infrastructure
         # apps (outbox, workers), which never import the catalog.
-        from catalog import events, pipeline, tasks  # noqa: F401
+        from catalog import events, tasks  # noqa: F401
         from catalog.metrics import SnapshotStalenessCollector
         from config.metrics import register_collector
 

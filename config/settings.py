@@ -8,6 +8,7 @@ import os
 import sys
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
@@ -222,7 +223,7 @@ OBJECT_STORAGE_SYNC_SWEEP_BATCH = env.int("OBJECT_STORAGE_SYNC_SWEEP_BATCH", def
 # Plain (unsigned, cacheable) URLs for safe stickers of listed packs, e.g. https://cdn.example.com
 CDN_BASE_URL = env.str("CDN_BASE_URL", default="").rstrip("/")
 
-STORAGES = {
+STORAGES: dict[str, dict[str, Any]] = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     # Gzipped copies made by collectstatic, served by WhiteNoise (no manifest, so it runs without collectstatic).
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
@@ -304,6 +305,8 @@ VIEWER_COOKIE_NAME = env.str("VIEWER_COOKIE_NAME", default="packyard_viewer")
 VIEWER_COOKIE_MAX_AGE_SECONDS = env.int("VIEWER_COOKIE_MAX_AGE_SECONDS", default=365 * 24 * 3600)
 SNAPSHOT_SWEEP_CADENCE_SECONDS = env.int("SNAPSHOT_SWEEP_CADENCE_SECONDS", default=600)
 SNAPSHOT_REFRESH_COALESCE_SECONDS = env.int("SNAPSHOT_REFRESH_COALESCE_SECONDS", default=10)
+# New classifications within this window queue one extra curation cycle (besides its cadence).
+CURATION_COALESCE_SECONDS = env.int("CURATION_COALESCE_SECONDS", default=60)
 # Weights of pack_score (SPEC §2.2); keys: confidence, engagement, quality, diversity, duplicate.
 RANKING_WEIGHTS = env.json("RANKING_WEIGHTS", default={})
 MARKETPLACE_STATS_CACHE_SECONDS = env.int("MARKETPLACE_STATS_CACHE_SECONDS", default=60)
@@ -328,6 +331,8 @@ PROBE_CACHE_SECONDS = env.int("PROBE_CACHE_SECONDS", default=2)
 # Assets no pack holds are deleted (bytes and object) by `prune_history` after this many days
 # (0 = never).
 ORPHAN_ASSET_RETENTION_DAYS = env.int("ORPHAN_ASSET_RETENTION_DAYS", default=30)
+# Stored bytes no asset row uses (a failed upload) are deleted by prune_history after this (0 = never).
+ORPHAN_BYTES_GRACE_SECONDS = env.int("ORPHAN_BYTES_GRACE_SECONDS", default=86400)
 STICKER_UPLOAD_MAX_DIMENSION = env.int("STICKER_UPLOAD_MAX_DIMENSION", default=4096)
 STICKER_UPLOAD_MAX_WEBP_DIMENSION = env.int("STICKER_UPLOAD_MAX_WEBP_DIMENSION", default=2048)
 STICKER_UPLOAD_MAX_FRAMES = env.int("STICKER_UPLOAD_MAX_FRAMES", default=240)
@@ -433,7 +438,7 @@ LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOG_FORMAT = env.str("LOG_FORMAT", default="console" if DEBUG else "json")
 if LOG_FORMAT not in ("json", "console"):
     raise ImproperlyConfigured(f"LOG_FORMAT must be json or console, not {LOG_FORMAT!r}")
-LOGGING = {
+LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"context": {"()": "config.logs.ContextFilter"}},
@@ -488,7 +493,7 @@ def _origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}" if url and parts.netloc else ""
 
 
-_object_storage = STORAGES.get("objects", {}).get("OPTIONS", {})
+_object_storage: dict[str, Any] = STORAGES.get("objects", {}).get("OPTIONS", {})
 _image_origins = [_origin(_object_storage.get("endpoint_url") or ""), _origin(CDN_BASE_URL)]
 if OBJECT_STORAGE_BUCKET and not _object_storage.get("endpoint_url"):
     _image_origins.append("https://*.amazonaws.com")  # signed URLs of AWS S3 itself

@@ -4,6 +4,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.options import ActionLocation
 from django.utils.html import format_html
 
+from config.admin_base import ReadOnlyModelAdmin
 from flags import services
 from flags.models import FeatureFlag, FlagChange
 
@@ -13,8 +14,7 @@ class FlagChangeInline(admin.TabularInline):
     fk_name = "flag"
     extra = 0
     can_delete = False
-    fields = ["changed_at", "changed_by", "source", "before", "after"]
-    readonly_fields = fields
+    fields = readonly_fields = ("changed_at", "changed_by", "source", "before", "after")
     ordering = ["-changed_at", "-id"]
 
     def has_add_permission(self, request, obj=None):
@@ -85,17 +85,8 @@ class FeatureFlagAdmin(admin.ModelAdmin):
 
 
 @admin.register(FlagChange)
-class FlagChangeAdmin(admin.ModelAdmin):
+class FlagChangeAdmin(ReadOnlyModelAdmin):
     list_display = ["flag_name", "changed_by", "changed_at", "source", "before", "after"]
     list_filter = ["source", "flag_name"]
     search_fields = ["flag_name"]
     date_hierarchy = "changed_at"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

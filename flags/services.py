@@ -97,7 +97,7 @@ class FlagCache:
 
     @staticmethod
     def ttl() -> float:
-        return float(max(5, getattr(settings, "FEATURE_FLAG_CACHE_TTL_SECONDS", 30)))
+        return float(max(5, settings.FEATURE_FLAG_CACHE_TTL_SECONDS))
 
     def values(self) -> Mapping[str, tuple[bool, int]]:
         now = time.monotonic()
@@ -181,9 +181,27 @@ def _evaluated(name: str, *, subject_key: str | Callable[[], str], default: bool
         return _overrides[name]
     row = flag_cache.values().get(name)
     if row is None:
-        env_value = parse_bool(os.environ.get(f"FEATURE_{name.upper()}"))
-        return default if env_value is None else env_value
+        return _env_fallback(name, default=default)
     return evaluate(is_enabled=row[0], rollout_percent=row[1], subject_key=subject_key, name=name)
+
+
+def _env_fallback(name: str, *, default: bool) -> bool:
+    """A flag with no row: FEATURE_<NAME> from the environment, else `default`."""
+    env_value = parse_bool(os.environ.get(f"FEATURE_{name.upper()}"))
+    return default if env_value is None else env_value
+
+
+def rollout_percent(name: str, *, default: bool = False) -> int:
+    """The share of subject buckets (0..100) the flag admits now: its percent when enabled, 0 when
+    disabled; a flag with no row admits all or none, by FEATURE_<NAME> (else `default`)."""
+    name = normalize_flag_name(name)
+    if _overrides and name in _overrides:
+        return 100 if _overrides[name] else 0
+    row = flag_cache.values().get(name)
+    if row is None:
+        return 100 if _env_fallback(name, default=default) else 0
+    enabled, percent = row
+    return max(0, min(100, percent)) if enabled else 0
 
 
 def flag_state(name: str) -> tuple[bool, int] | None:

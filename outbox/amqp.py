@@ -21,6 +21,7 @@ import threading
 import time
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from typing import Any
 
 import pika
 from pika.spec import Basic
@@ -109,7 +110,7 @@ class ConfirmingPublisher:
         self._thread: threading.Thread | None = None
         # Owned by the I/O thread:
         self._connection: pika.SelectConnection | None = None
-        self._channel = None
+        self._channel: Any = None
         self._delivery_tag = 0
         self._unconfirmed: dict[int, _Unconfirmed] = {}
         self._was_ready = False  # this connection got as far as a confirming channel

@@ -136,7 +136,8 @@ class RelayQueue(Queue):
             key = (agg_type, agg_id)
             if key in mine:
                 oldest_other[key] = min(other_id, oldest_other.get(key, other_id))
-        kept, overtaking = [], []
+        kept: list[Claimed] = []
+        overtaking: list[Claimed] = []
         for item in claimed:
             first_other = oldest_other.get(_aggregate(item))
             (overtaking if first_other is not None and item.id > first_other else kept).append(item)

@@ -11,8 +11,10 @@ from django.db import transaction
 from flags.services import is_enabled
 from outbox.models import DomainEvent, DomainEventDeadLetter
 from outbox.relay import RELAY, relay_delivery_enqueue, relay_enabled
-from workers.conf import OUTBOX_FLAG
 from workers.queue import Claimed, Queue, register_queue
+
+# Turns the outbox on (per aggregate, by rollout); on by default, when the flag has no row.
+OUTBOX_FLAG = "enable_domain_event_outbox"
 
 EVENTS = register_queue(
     Queue(

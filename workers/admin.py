@@ -8,6 +8,7 @@ from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils.html import format_html
 
+from config.admin_base import ReadOnlyModelAdmin
 from workers import services
 from workers.models import Lease, TaskRun, WorkerTask, WorkerTaskDeadLetter
 from workers.queue import all_queues
@@ -24,7 +25,7 @@ def pretty_text(value: str) -> str:
     return format_html("<pre style='white-space: pre-wrap; margin: 0'>{}</pre>", value or "-")
 
 
-class QueueItemAdminMixin:
+class QueueItemAdminMixin(admin.ModelAdmin):
     list_filter = ["status"]
     search_fields = ["idempotency_key", "worker_token", "request_id"]
     readonly_fields = ["payload_formatted", "last_error_formatted", "created_at", "updated_at", "processed_at"]
@@ -43,7 +44,7 @@ class QueueItemAdminMixin:
         return False  # work is enqueued by the application or `manage.py enqueue_task`
 
 
-class DeadLetterAdminMixin:
+class DeadLetterAdminMixin(admin.ModelAdmin):
     """Read-only: inspect, then requeue (back on the queue with fresh attempts) or discard."""
 
     queue_name = ""
@@ -131,8 +132,6 @@ class WorkerTaskAdmin(QueueItemAdminMixin, admin.ModelAdmin):
         return [dashboard, *super().get_urls()]
 
     def dashboard_view(self, request):
-        import outbox.services  # noqa: F401 - registers the outbox queue
-
         context = {
             **self.admin_site.each_context(request),
             "title": "Queue dashboard",
@@ -195,18 +194,8 @@ class TaskRunAdmin(admin.ModelAdmin):
 
 
 @admin.register(Lease)
-class LeaseAdmin(admin.ModelAdmin):
+class LeaseAdmin(ReadOnlyModelAdmin):
     """Named database leases (e.g. `auto-packs`, held by curation or rebuild): read-only."""
 
-    list_display = ["name", "holder", "acquired_at", "expires_at", "updated_at"]
+    list_display = readonly_fields = ("name", "holder", "acquired_at", "expires_at", "updated_at")
     search_fields = ["name", "holder"]
-    readonly_fields = list_display
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from functools import partial
 from numbers import Real
 from traceback import format_exception
-from typing import Any
+from typing import Any, cast
 
 from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
@@ -44,11 +44,11 @@ from workers.models import QueueStatus, TaskRun, WorkerTask
 from workers.queue import Claimed, split_error_text
 from workers.services import TASKS, enqueue_task, enqueue_task_many
 
-TASK_TYPE_MAX_LENGTH = WorkerTask._meta.get_field("task_type").max_length
-KEY_MAX_LENGTH = WorkerTask._meta.get_field("idempotency_key").max_length
+TASK_TYPE_MAX_LENGTH: int = WorkerTask._meta.get_field("task_type").max_length  # type: ignore[assignment]
+KEY_MAX_LENGTH: int = WorkerTask._meta.get_field("idempotency_key").max_length  # type: ignore[assignment]
 MAX_ATTEMPTS_LIMIT = 32767  # WorkerTask.max_attempts is a small integer
 
-STATUS = {
+STATUS: dict[str, TaskResultStatus] = {
     QueueStatus.PENDING: TaskResultStatus.READY,
     QueueStatus.PROCESSING: TaskResultStatus.RUNNING,
     QueueStatus.COMPLETED: TaskResultStatus.SUCCESSFUL,
@@ -84,7 +84,7 @@ class QueueTask(Task):
 
     def enqueue_many(self, calls: Iterable[tuple[Sequence, Mapping]]) -> list[TaskResult]:
         """Enqueue one task per `(args, kwargs)` pair in one transaction (see QueueBackend)."""
-        return self.get_backend().enqueue_many(self, calls)
+        return cast(QueueBackend, self.get_backend()).enqueue_many(self, calls)
 
 
 def task_type_name(task: Task) -> str:
@@ -191,7 +191,7 @@ class QueueBackend(BaseTaskBackend):
             enqueue_periodic=partial(_enqueue_periodic, name, args, kwargs) if every else None,
         )
 
-    def periodic_specs(self) -> list[tuple[Task, float | str, list, dict]]:
+    def periodic_specs(self) -> list[tuple[Task, Any, Any, Any]]:
         """OPTIONS["PERIODIC"]: {"module.task": seconds | "SETTING_NAME" | {"every", "args", "kwargs"}}."""
         specs = []
         for path, spec in (self.options.get("PERIODIC") or {}).items():
@@ -229,7 +229,7 @@ class QueueBackend(BaseTaskBackend):
 
     def _prepare(self, task: Task, args, kwargs, *, key: str | None = None) -> tuple[TaskResult, dict]:
         """The READY result (its id is set once the row exists) and the row's fields."""
-        result = TaskResult(
+        result: TaskResult = TaskResult(
             task=task,
             id="",
             status=TaskResultStatus.READY,
@@ -254,8 +254,8 @@ class QueueBackend(BaseTaskBackend):
             "available_at": task.run_after,
             "cohort_key": _option_key(name, getattr(task, "cohort_key", None), args, kwargs),
         }
-        if getattr(task, "max_attempts", None):
-            fields["max_attempts"] = task.max_attempts
+        if max_attempts := getattr(task, "max_attempts", None):
+            fields["max_attempts"] = max_attempts
         return result, fields
 
     def _enqueued(self, results: list[TaskResult]) -> None:
@@ -326,7 +326,7 @@ class QueueBackend(BaseTaskBackend):
         task = import_string(row.payload["task_path"])
         if not isinstance(task, Task):
             raise TaskResultDoesNotExist(f"{row.pk}: {row.payload['task_path']} is not a task")
-        changes = {}
+        changes: dict[str, Any] = {}
         priority = max(TASK_MIN_PRIORITY, min(TASK_MAX_PRIORITY, row.priority))
         if priority != task.priority:
             changes["priority"] = priority
@@ -340,7 +340,7 @@ class QueueBackend(BaseTaskBackend):
             worker_ids.append(row.worker_token.split(":", 1)[0])
             starts.append(row.updated_at)  # the claim's time
         status = STATUS[row.status]
-        result = TaskResult(
+        result: TaskResult = TaskResult(
             task=task,
             id=str(row.pk),
             status=status,
@@ -422,7 +422,7 @@ class QueueBackend(BaseTaskBackend):
 
 
 def _positive_number(value) -> bool:
-    return isinstance(value, Real) and not isinstance(value, bool) and value > 0
+    return isinstance(value, Real) and not isinstance(value, bool) and float(value) > 0
 
 
 def _attempt_history(item_id: int) -> list[tuple]:
@@ -447,7 +447,7 @@ def _declared_or_fail(name: str) -> Task:
 
 def _run_claimed(name: str, claimed: Claimed, worker_id: str) -> object:
     task = _declared_or_fail(name)
-    return task.get_backend().run(task, claimed, worker_id)
+    return cast(QueueBackend, task.get_backend()).run(task, claimed, worker_id)
 
 
 def _run_payload(name: str, payload: dict) -> object:
@@ -457,4 +457,4 @@ def _run_payload(name: str, payload: dict) -> object:
 
 def _enqueue_periodic(name: str, args: list, kwargs: dict, key: str) -> tuple[TaskResult, bool]:
     task = _declared_or_fail(name)
-    return task.get_backend()._enqueue(task, args, kwargs, key=key)
+    return cast(QueueBackend, task.get_backend())._enqueue(task, args, kwargs, key=key)

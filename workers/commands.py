@@ -53,7 +53,7 @@ def add_worker_arguments(parser) -> None:
 
 def import_extra_modules() -> None:
     """Modules named in WORKER_EXTRA_TASK_MODULES register more task types and handlers."""
-    for module in getattr(settings, "WORKER_EXTRA_TASK_MODULES", []):
+    for module in settings.WORKER_EXTRA_TASK_MODULES:
         importlib.import_module(module)
 
 

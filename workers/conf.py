@@ -1,36 +1,32 @@
-"""Queue and worker tunables, read from settings with their defaults in one place."""
+"""Queue and worker tunables, read from settings (their defaults live in config/settings.py)."""
 
 from django.conf import settings
 
-# Task groups that may run in dedicated worker processes (`run_worker --task-type <group>`);
-# every other group is always taken by the combined worker (`--task-type all`).
-DEDICATED_TASK_GROUPS = ("classification_cycle", "curation_cycle", "rebuild_cycle")
 DEDICATED_FLAG = "enable_worker_dedicated_processes"
-OUTBOX_FLAG = "enable_domain_event_outbox"
 
 
 def lease_seconds() -> float:
-    return float(getattr(settings, "WORKER_LEASE_SECONDS", 60))
+    return float(settings.WORKER_LEASE_SECONDS)
 
 
 def retry_base_seconds() -> float:
-    return float(getattr(settings, "WORKER_RETRY_BASE_SECONDS", 2.0))
+    return float(settings.WORKER_RETRY_BASE_SECONDS)
 
 
 def retry_cap_seconds() -> float:
-    return float(getattr(settings, "WORKER_RETRY_CAP_SECONDS", 600.0))
+    return float(settings.WORKER_RETRY_CAP_SECONDS)
 
 
 def shutdown_grace_seconds() -> float:
-    return float(getattr(settings, "WORKER_SHUTDOWN_GRACE_SECONDS", 30))
+    return float(settings.WORKER_SHUTDOWN_GRACE_SECONDS)
 
 
 def task_time_limit_seconds() -> float:
-    return float(getattr(settings, "WORKER_TASK_TIME_LIMIT_SECONDS", 600))
+    return float(settings.WORKER_TASK_TIME_LIMIT_SECONDS)
 
 
 def task_run_retention_days() -> int:
-    return int(getattr(settings, "TASK_RUN_RETENTION_DAYS", 90))
+    return int(settings.TASK_RUN_RETENTION_DAYS)
 
 
 # The --concurrency this worker process was started with; cycles that parallelise their own

@@ -17,6 +17,7 @@ import uuid
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import IntegrityError, connection, models, transaction
 from django.db.models import F, Q
@@ -24,7 +25,7 @@ from django.utils import timezone
 
 from config.logs import current_request_id
 from workers import conf
-from workers.models import DeadLetter, QueueItem, QueueStatus, TaskRun
+from workers.models import QueueStatus, TaskRun
 
 logger = logging.getLogger(__name__)
 
@@ -94,7 +95,7 @@ class Claimed:
     token: str
     request_id: str = ""
     started_at: datetime = field(default_factory=timezone.now)
-    row: QueueItem | None = None  # the claimed row as read at claim time
+    row: Any = None  # the claimed row (a QueueItem subclass) as read at claim time
     # Per-item policy a runner may set before it runs the item (None: the queue's defaults).
     retry_base_seconds: float | None = None
     retry_cap_seconds: float | None = None
@@ -106,8 +107,10 @@ class Claimed:
 @dataclass(frozen=True)
 class Queue:
     name: str
-    model: type[QueueItem]
-    dead_letter_model: type[DeadLetter]
+    # Concrete subclasses of the abstract QueueItem and DeadLetter (typed Any: the type checker
+    # sees no manager or primary key on an abstract model).
+    model: type[Any]
+    dead_letter_model: type[Any]
     type_field: str
     # Fields copied from an item to its dead letter (and back on requeue).
     carried_fields: tuple[str, ...] = ()
@@ -118,7 +121,7 @@ class Queue:
 
     # --- enqueue ---------------------------------------------------------------------------
 
-    def enqueue(self, *, idempotency_key: str, payload: dict | None = None, **fields) -> tuple[QueueItem, bool]:
+    def enqueue(self, *, idempotency_key: str, payload: dict | None = None, **fields) -> tuple[Any, bool]:
         """Create an item, or return the existing one holding this key (created=False).
 
         Keys must name one change or one time bucket: a second enqueue of a live key creates
@@ -413,13 +416,14 @@ class Queue:
                 self._record_run(item, worker_id=worker_id, outcome=TaskRun.Outcome.RELEASED, error=reason)
         return bool(released)
 
-    def _dead_letter(self, row: QueueItem) -> DeadLetter:
-        errors = list(
-            TaskRun.objects.filter(queue=self.name, item_id=row.id)
+    def _dead_letter(self, row: Any) -> Any:
+        errors: list[dict[str, Any]] = [
+            dict(entry)
+            for entry in TaskRun.objects.filter(queue=self.name, item_id=row.id)
             .exclude(error="")
             .order_by("-started_at", "-id")
             .values("attempt", "worker_id", "finished_at", "outcome", "error")[:DEAD_LETTER_ERRORS_KEPT]
-        )
+        ]
         for entry in errors:
             entry["finished_at"] = entry["finished_at"].isoformat() if entry["finished_at"] else None
         return self.dead_letter_model.objects.create(

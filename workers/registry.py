@@ -23,7 +23,10 @@ class TaskType:
     # that need the attempt, the lease holder or a return value (workers.backends).
     run_claimed: Callable[[Any, str], object] | None = None
     # Enqueues one periodic run under the given idempotency key (default: an empty payload).
-    enqueue_periodic: Callable[[str], object] | None = None
+    enqueue_periodic: Callable[[str], tuple[Any, bool]] | None = None
+    # May run in dedicated worker processes (`run_worker --task-type <group>`), routed there by
+    # the dedicated-processes rollout; otherwise the combined worker (`all`) always takes it.
+    dedicated: bool = False
 
     @property
     def cadence(self) -> float:
@@ -34,7 +37,7 @@ class TaskType:
             return max(0.0, float(self.cadence_seconds))
         if not self.cadence_setting:
             return 0.0
-        return max(0.0, float(getattr(settings, self.cadence_setting, 0) or 0))
+        return max(0.0, float(getattr(settings, self.cadence_setting)))
 
     @property
     def worker_group(self) -> str:
@@ -53,8 +56,10 @@ def register_task_type(
     group: str = "",
     cadence_seconds: float | None = None,
     run_claimed: Callable[[Any, str], object] | None = None,
-    enqueue_periodic: Callable[[str], object] | None = None,
+    enqueue_periodic: Callable[[str], tuple[Any, bool]] | None = None,
+    dedicated: bool = False,
 ) -> None:
+    name, group = str(name), str(group)  # plain strings, whatever str subclass names them
     _registry[name] = TaskType(
         name=name,
         func=func,
@@ -63,6 +68,7 @@ def register_task_type(
         cadence_seconds=cadence_seconds,
         run_claimed=run_claimed,
         enqueue_periodic=enqueue_periodic,
+        dedicated=dedicated,
     )
 
 
@@ -72,6 +78,11 @@ def get_task_type(name: str) -> TaskType | None:
 
 def registered_task_types() -> dict[str, TaskType]:
     return dict(_registry)
+
+
+def dedicated_groups() -> set[str]:
+    """The worker groups dedicated workers may serve: those of task types registered `dedicated`."""
+    return {t.worker_group for t in _registry.values() if t.dedicated}
 
 
 def unregister_task_type(name: str) -> None:

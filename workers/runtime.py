@@ -17,6 +17,8 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
 
 from django.db import DatabaseError, close_old_connections, connection, connections
 from django.db.models import Q
@@ -220,9 +222,7 @@ class WorkerRuntime:
             for index, item in enumerate(batch):
                 if self.stopping.is_set() and not started_together:
                     for waiting in batch[index:]:  # never started: back to the queue now
-                        self._finish(
-                            [waiting], lambda w=waiting: self.queue.release(w, worker_id=self.options.worker_id)
-                        )
+                        self._finish([waiting], partial(self.queue.release, waiting, worker_id=self.options.worker_id))
                     return
                 if self._execute(item):
                     succeeded.append(item)
@@ -251,7 +251,8 @@ class WorkerRuntime:
     def _log_context(self, item: Claimed):
         """Log lines about the item (and items it enqueues) carry its ids and its request id."""
         label = self.queue.item_label
-        return logs.bound(request_id=item.request_id, **{f"{label}_id": item.id, f"{label}_type": item.type})
+        ids: dict[str, str | int | None] = {f"{label}_id": item.id, f"{label}_type": item.type}
+        return logs.bound(request_id=item.request_id, **ids)
 
     def _run_item(self, item: Claimed) -> bool:
         runner = self.resolve(item)
@@ -293,7 +294,7 @@ class WorkerRuntime:
         finally:
             QUEUE_ITEM_DURATION.labels(self.queue.name, item.type).observe(time.monotonic() - started)
 
-    def _finish(self, items: list[Claimed], write: Callable[[], object]) -> object:
+    def _finish(self, items: list[Claimed], write: Callable[[], Any]) -> Any:
         """Write an outcome, retrying through database outages while the lease can still hold."""
         deadline = time.monotonic() + self.options.lease_seconds * 2
         failures = 0
@@ -359,7 +360,7 @@ class WorkerRuntime:
                 )
             # The stuck thread is abandoned (Python cannot kill it); its late result is fenced off.
             error = error_text(TimeLimitExceeded(f"ran over {limit}s"))
-            self._finish([item], lambda i=item, e=error: self.queue.fail(i, worker_id=self.options.worker_id, error=e))
+            self._finish([item], partial(self.queue.fail, item, worker_id=self.options.worker_id, error=error))
             if held.thread is not None and held.thread in self._threads:
                 self._threads.remove(held.thread)
                 if not self.stopping.is_set():
@@ -369,7 +370,7 @@ class WorkerRuntime:
         with self._lock:
             items = [held.item for held in self._held.values()]
         for item in items:
-            self._finish([item], lambda i=item: self.queue.release(i, worker_id=self.options.worker_id))
+            self._finish([item], partial(self.queue.release, item, worker_id=self.options.worker_id))
         if items:
             logger.warning("worker %s: released %d unfinished items", self.options.worker_id, len(items))
 

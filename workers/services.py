@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from django.db.models import Q
 from django.utils import timezone
 
-from flags.services import flag_state, parse_bool, subject_bucket
+from flags.services import rollout_percent, subject_bucket
 from workers import conf, registry
 from workers.models import TaskRun, WorkerTask, WorkerTaskDeadLetter
 from workers.queue import Queue, all_queues, get_queue, register_queue
@@ -95,34 +95,28 @@ def task_runner(item, *, worker_id: str):
 
 def dedicated_rollout_percent() -> int:
     """Share of cohort buckets (0..100) routed to dedicated workers right now."""
-    import os
-
-    state = flag_state(conf.DEDICATED_FLAG)
-    if state is None:
-        env = parse_bool(os.environ.get(f"FEATURE_{conf.DEDICATED_FLAG.upper()}"))
-        return 100 if env else 0
-    enabled, percent = state
-    return max(0, min(100, percent)) if enabled else 0
+    return rollout_percent(conf.DEDICATED_FLAG)
 
 
 def routing_filter(task_type: str, *, percent: int | None = None) -> tuple[list[str], Q | None]:
     """The task types and cohort filter a worker started with `--task-type task_type` may claim.
 
-    A dedicated worker (one of conf.DEDICATED_TASK_GROUPS) takes its group's tasks whose bucket
-    is inside the rollout; the combined worker (`all`) takes everything else. At any percent
+    A dedicated worker (a group of task types registered `dedicated`) takes its group's tasks whose
+    bucket is inside the rollout; the combined worker (`all`) takes everything else. At any percent
     each task is eligible for exactly one kind of worker.
     """
     percent = dedicated_rollout_percent() if percent is None else percent
     types = registry.registered_task_types()
+    dedicated = registry.dedicated_groups()
     if task_type == "all":
-        routable = [t.name for t in types.values() if t.worker_group in conf.DEDICATED_TASK_GROUPS]
-        others = [t.name for t in types.values() if t.worker_group not in conf.DEDICATED_TASK_GROUPS]
+        routable = [t.name for t in types.values() if t.worker_group in dedicated]
+        others = [t.name for t in types.values() if t.worker_group not in dedicated]
         if percent <= 0 or not routable:
             return list(types), None
         cohort = Q(task_type__in=others) | Q(task_type__in=routable, cohort_bucket__gte=percent)
         return list(types), cohort
     group_types = [t.name for t in types.values() if t.worker_group == task_type]
-    if task_type not in conf.DEDICATED_TASK_GROUPS:
+    if task_type not in dedicated:
         return group_types, None  # a non-routable type: its own worker takes all of it
     return group_types, Q(cohort_bucket__lt=percent)
 
@@ -136,9 +130,9 @@ def cycle_enqueue_due(*, task_types: list[str], last_buckets: dict[str, int], no
     enqueued = []
     for name in task_types:
         task = registry.get_task_type(name)
-        cadence = task.cadence if task is not None else 0
-        if cadence <= 0:
+        if task is None or task.cadence <= 0:
             continue
+        cadence = task.cadence
         bucket = int(now // cadence)
         if last_buckets.get(name) == bucket:
             continue
@@ -151,10 +145,6 @@ def cycle_enqueue_due(*, task_types: list[str], last_buckets: dict[str, int], no
         if created:
             enqueued.append(name)
     return enqueued
-
-
-def queue_get(name: str) -> Queue:
-    return get_queue(name)
 
 
 def dead_letters_requeue(*, queue: str, ids: list[int] | None = None) -> int:

@@ -2,8 +2,10 @@
 
 ``get_classifier()`` returns the one ``settings.CLASSIFIER_PROVIDER`` names:
 
-* ``"builtin"`` (default) - offline Pillow heuristics, see :mod:`catalog.classifiers.builtin`
-  (it does NOT detect nudity from pixels);
+* ``"builtin"`` (default) - offline Pillow heuristics, see :mod:`catalog.classifiers.builtin`;
+  they do not detect nudity from pixels themselves, but when the optional NudeNet model is
+  installed and ``CLASSIFIER_NSFW_MODEL`` is "auto" (the default) the built-in classifier adds
+  its pixel nudity score (:mod:`catalog.classifiers.nudity`; ``requirements-nsfw.txt``);
 * ``"http"`` - a remote model, see :mod:`catalog.classifiers.http` (``CLASSIFIER_HTTP_URL``,
   ``CLASSIFIER_HTTP_TIMEOUT_SECONDS``, ``CLASSIFIER_HTTP_RETRIES``).
 
@@ -37,13 +39,11 @@ __all__ = [
     "get_classifier",
 ]
 
-DEFAULT_PROVIDER = "builtin"
 PROVIDERS = {builtin.PROVIDER: builtin.base_version, http.PROVIDER: lambda: http.BASE_VERSION}
 
 
 def _provider(provider: str | None) -> str:
-    name = provider if provider is not None else getattr(settings, "CLASSIFIER_PROVIDER", DEFAULT_PROVIDER)
-    name = str(name or DEFAULT_PROVIDER).strip().lower()
+    name = (provider if provider is not None else settings.CLASSIFIER_PROVIDER).strip().lower()
     if name not in PROVIDERS:
         raise ImproperlyConfigured(
             f"Unknown CLASSIFIER_PROVIDER {name!r}; expected one of: {', '.join(sorted(PROVIDERS))}."
@@ -52,7 +52,7 @@ def _provider(provider: str | None) -> str:
 
 
 def _suffix() -> str:
-    return str(getattr(settings, "CLASSIFIER_VERSION_SUFFIX", "") or "")
+    return settings.CLASSIFIER_VERSION_SUFFIX
 
 
 def get_classifier(provider: str | None = None) -> Classifier:

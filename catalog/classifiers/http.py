@@ -24,13 +24,13 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from catalog.services.images import sniff_format
+
 from .base import BLURRY, LOW_QUALITY, NON_CATEGORY_LABELS, NSFW, ClassificationResult, ClassifierError, ClassifierInput
 
 PROVIDER = "http"
 BASE_VERSION = "http-1"
 DEFAULT_MODEL_NAME = "remote"
-DEFAULT_TIMEOUT_SECONDS = 5.0
-DEFAULT_RETRIES = 2
 BACKOFF_SECONDS = 0.2  # x attempt number
 NSFW_THRESHOLD = 0.78
 TAG_THRESHOLD = 0.3
@@ -38,19 +38,11 @@ MAX_RESPONSE_BYTES = 1024 * 1024
 MAX_LABEL_LENGTH = 64
 MAX_MODEL_NAME_LENGTH = 100
 
-_MAGIC_TYPES = (
-    (b"\x89PNG\r\n\x1a\n", "image/png"),
-    (b"GIF87a", "image/gif"),
-    (b"GIF89a", "image/gif"),
-    (b"\xff\xd8\xff", "image/jpeg"),
-)
-
 
 def content_type(data: bytes) -> str:
-    for magic, mimetype in _MAGIC_TYPES:
-        if data.startswith(magic):
-            return mimetype
-    return "image/webp"  # what the catalogue stores
+    """The image's type by its magic bytes (catalog.services.images.sniff_format); WebP, what the
+    catalogue stores, when they name nothing known."""
+    return f"image/{(sniff_format(data) or 'WEBP').lower()}"
 
 
 class _Retryable(Exception):
@@ -64,8 +56,8 @@ class HttpClassifier:
         self,
         url: str,
         *,
-        timeout: float = DEFAULT_TIMEOUT_SECONDS,
-        retries: int = DEFAULT_RETRIES,
+        timeout: float,
+        retries: int,
         version_suffix: str = "",
         sleep=time.sleep,
     ):
@@ -82,10 +74,10 @@ class HttpClassifier:
     @classmethod
     def from_settings(cls) -> HttpClassifier:
         return cls(
-            str(getattr(settings, "CLASSIFIER_HTTP_URL", "") or ""),
-            timeout=getattr(settings, "CLASSIFIER_HTTP_TIMEOUT_SECONDS", DEFAULT_TIMEOUT_SECONDS),
-            retries=getattr(settings, "CLASSIFIER_HTTP_RETRIES", DEFAULT_RETRIES),
-            version_suffix=str(getattr(settings, "CLASSIFIER_VERSION_SUFFIX", "") or ""),
+            settings.CLASSIFIER_HTTP_URL,
+            timeout=settings.CLASSIFIER_HTTP_TIMEOUT_SECONDS,
+            retries=settings.CLASSIFIER_HTTP_RETRIES,
+            version_suffix=settings.CLASSIFIER_VERSION_SUFFIX,
         )
 
     # --- transport ----------------------------------------------------------------------

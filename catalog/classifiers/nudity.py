@@ -43,7 +43,7 @@ _detector = None
 
 def enabled() -> bool:
     """Is pixel nudity scoring on: the setting allows it and NudeNet is installed?"""
-    if str(getattr(settings, "CLASSIFIER_NSFW_MODEL", "auto")).lower() == "off":
+    if settings.CLASSIFIER_NSFW_MODEL.lower() == "off":
         return False
     return importlib.util.find_spec("nudenet") is not None
 

@@ -7,7 +7,6 @@ from datetime import datetime
 
 from django.db import transaction
 
-from catalog import events
 from catalog.errors import NotAllowed, PackNotFound, StickerNotFound
 from catalog.models import StickerPack
 from catalog.selectors.packs import (
@@ -19,7 +18,7 @@ from catalog.selectors.packs import (
     pack_items,
     snapshot_reads_on,
 )
-from catalog.services import snapshots
+from catalog.services import enqueue, snapshots
 
 
 @dataclass(slots=True)
@@ -44,7 +43,7 @@ def pack_signals(pack: StickerPack, *, viewer_key: str, now: datetime | None = N
         return snapshot, snapshot.sticker_count
     scores = snapshots.pack_scores_live([pack], now=now)[pack.id]
     if not fresh and pack_is_listed(pack):
-        transaction.on_commit(lambda: events.snapshot_refresh_enqueue([pack.id]))
+        transaction.on_commit(lambda: enqueue.snapshot_refresh_enqueue([pack.id]))
     return scores, scores.sticker_count
 
 

@@ -26,10 +26,10 @@ from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from catalog import events
 from catalog.errors import CatalogError, Conflict
 from catalog.models import StickerAsset, StickerPack, StickerPackItem
-from catalog.services import objectstore
+from catalog.names import EventType
+from catalog.services import enqueue, objectstore
 from flags.services import is_enabled
 from outbox.services import publish
 
@@ -38,8 +38,12 @@ logger = logging.getLogger(__name__)
 OBJECT_STORAGE_FLAG = "enable_object_storage_delivery"
 
 
+ASSET_KEY_PREFIX = "stickers"
+
+
 def asset_storage_key(sha256: str) -> str:
-    return f"stickers/{sha256[:2]}/{sha256}.webp"
+    """Content-addressed: the same bytes always have the same key, whoever uploads them."""
+    return f"{ASSET_KEY_PREFIX}/{sha256[:2]}/{sha256}.webp"
 
 
 def asset_bytes_store(key: str, data: bytes) -> bool:
@@ -54,9 +58,40 @@ def asset_bytes_store(key: str, data: bytes) -> bool:
 
 
 def asset_bytes_forget(key: str) -> None:
-    """Delete bytes a failed write left behind, unless an asset row uses them."""
+    """Delete the bytes of a deleted asset, unless another asset row uses them."""
     if not StickerAsset.objects.filter(storage_key=key).exists():
         default_storage.delete(key)
+
+
+def _stored_keys(prefix: str = ASSET_KEY_PREFIX):
+    """Every stored file under `prefix` (the local storage's tree of content-addressed bytes)."""
+    try:
+        directories, files = default_storage.listdir(prefix)
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    for name in files:
+        yield f"{prefix}/{name}"
+    for directory in directories:
+        yield from _stored_keys(f"{prefix}/{directory}")
+
+
+def asset_bytes_prune(cutoff: datetime | None = None) -> int:
+    """Delete stored bytes no asset row uses (an upload that failed after writing them) once they
+    are older than ORPHAN_BYTES_GRACE_SECONDS, so an upload still in flight keeps its bytes;
+    `prune_history` runs it (registered as `orphan_bytes`). Returns how many files went."""
+    grace = settings.ORPHAN_BYTES_GRACE_SECONDS
+    if grace <= 0:
+        return 0
+    older_than = timezone.now() - timedelta(seconds=grace)
+    deleted = 0
+    for key in _stored_keys():
+        if default_storage.get_modified_time(key) >= older_than:
+            continue
+        if StickerAsset.objects.filter(storage_key=key).exists():
+            continue
+        default_storage.delete(key)
+        deleted += 1
+    return deleted
 
 
 def asset_row_get_or_create(*, sha256: str, data: bytes, owner, **fields) -> tuple[StickerAsset, bool]:
@@ -154,7 +189,7 @@ def asset_write_through_schedule(asset: StickerAsset) -> bool:
         return False
     if not object_storage_admits(asset.owner_id):
         return False
-    return events.object_put_enqueue(asset.id)
+    return enqueue.object_put_enqueue(asset.id)
 
 
 class ObjectSyncError(CatalogError):
@@ -284,7 +319,7 @@ def asset_delete(*, asset_id: int, request_id: str = "") -> bool:
             pack_changed(pack, fields=["cover"], request_id=request_id)
         asset.delete()
         event = publish(
-            event_type=events.STICKER_ASSET_DELETED,
+            event_type=EventType.STICKER_ASSET_DELETED,
             aggregate_type="asset",
             aggregate_id=asset_id,
             payload={"asset_id": asset_id, "storage_key": key},
@@ -292,7 +327,7 @@ def asset_delete(*, asset_id: int, request_id: str = "") -> bool:
             request_id=request_id,
         )
         if event is None and objectstore.configured():
-            events.object_delete_enqueue(asset_id=asset_id, storage_key=key)  # outbox off for it
+            enqueue.object_delete_enqueue(asset_id=asset_id, storage_key=key)  # outbox off for it
         transaction.on_commit(lambda: asset_bytes_forget(key))
     return True
 

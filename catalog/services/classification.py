@@ -19,13 +19,13 @@ from django.utils import timezone
 
 from catalog.classifiers import current_version, get_classifier
 from catalog.classifiers.base import ClassificationResult, ClassifierError, ClassifierInput
-from catalog.events import CLASSIFY_TASK, STICKER_CLASSIFIED
 from catalog.models import AssetClassification, StickerAsset, StickerPackItem
+from catalog.names import EventType, TaskName
 from catalog.selectors import listed_packs_q
+from catalog.services.enqueue import classify_enqueue
 from outbox.services import publish
 from workers import conf as worker_conf
 from workers.metrics import cycle_measured
-from workers.services import enqueue_task
 
 logger = logging.getLogger(__name__)
 
@@ -83,7 +83,7 @@ def classification_store(asset: StickerAsset, result: ClassificationResult) -> A
             },
         )
         publish(
-            event_type=STICKER_CLASSIFIED,
+            event_type=EventType.STICKER_CLASSIFIED,
             aggregate_type="asset",
             aggregate_id=asset.id,
             payload={"asset_id": asset.id, "category": classification.category, "is_nsfw": classification.is_nsfw},
@@ -139,7 +139,7 @@ def classification_cycle(*, batch_size: int | None = None, concurrency: int | No
     concurrency = max(1, concurrency or worker_conf.process_concurrency())
     classifier = get_classifier()
     version = current_version()
-    with cycle_measured("classification_cycle") as counts:
+    with cycle_measured(TaskName.CLASSIFICATION_CYCLE) as counts:
         ids = assets_needing_classification(version=version, limit=batch_size)
         if concurrency == 1 or len(ids) <= 1:
             outcomes = [_classify_quietly(i, classifier) for i in ids]
@@ -148,11 +148,8 @@ def classification_cycle(*, batch_size: int | None = None, concurrency: int | No
                 outcomes = list(pool.map(lambda i: _in_thread(i, classifier), ids))
         failed = [o for o in outcomes if not o.ok]
         for outcome in failed:
-            enqueue_task(
-                task_type=CLASSIFY_TASK,
-                idempotency_key=f"classify:{outcome.asset_id}:{version}:retry",
-                payload={"asset_id": outcome.asset_id, "error": outcome.error[:500]},
-                cohort_key=f"asset:{outcome.asset_id}",
+            classify_enqueue(
+                outcome.asset_id, idempotency_key=f"classify:{outcome.asset_id}:{version}:retry", error=outcome.error
             )
         counts.update(processed=len(ids), classified=len(ids) - len(failed), failed=len(failed))
         if ids and len(failed) == len(ids):

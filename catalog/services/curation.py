@@ -2,13 +2,16 @@
 `[AUTO] <Theme> • Vol. N` packs; rebuild re-derives the groups and removes what no longer fits.
 
 Both hold one database lease ("auto-packs"), so they never touch auto packs at the same time
-on any host; a cycle that finds it held returns `skipped` (the holder is doing the work).
+on any host; a cycle that finds it held returns `skipped` (the holder is doing the work). The
+lease is renewed while a cycle runs; a cycle whose lease was taken over anyway (e.g. a thread
+abandoned at the task time limit) stops at its next unit of work and returns `lost`.
 NSFW stickers (classified NSFW, or in a public pack marked sensitive by its owner or staff) go to
 their own sensitive auto packs, never into safe ones. Auto packs belong to the system account
 (catalog.services.creators.system_account), whose verified creator name is AUTO_PACK_PUBLISHER.
 Near-duplicates (perceptual hash within a few bits) are dropped.
 """
 
+import logging
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,19 +21,19 @@ from django.db import transaction
 from django.utils import timezone
 
 from catalog.models import AssetClassification, StickerPack, StickerPackItem
+from catalog.names import TaskName
 from catalog.selectors import marked_sensitive_q, normal_pack_key
 from catalog.services.creators import system_account
+from catalog.services.images import phash_distance, phash_value
 from catalog.services.packs import compact_positions, pack_changed
-from workers.locks import LeaseBusy, held_lease
+from workers.locks import HeldLease, LeaseBusy, LeaseLost, held_lease
 from workers.metrics import cycle_measured
+
+logger = logging.getLogger(__name__)
 
 LOCK_NAME = "auto-packs"
 READY_AT = 20
 BUILDING_AT = 12
-
-
-def _setting(name: str, default: int) -> int:
-    return int(getattr(settings, name, default))
 
 
 @dataclass
@@ -56,13 +59,6 @@ def auto_pack_name(theme_key: str, volume: int) -> str:
     return f"[AUTO] {theme_title(theme_key)} • Vol. {volume}"
 
 
-def _phash(value: str) -> int | None:
-    try:
-        return int(value, 16) if value else None
-    except ValueError:
-        return None
-
-
 def curation_candidates() -> dict[str, Group]:
     """Classified stickers in public, published user packs, grouped by theme key."""
     public_items = StickerPackItem.objects.filter(
@@ -82,7 +78,7 @@ def curation_candidates() -> dict[str, Group]:
     for asset_id, category, is_nsfw, phash in rows:
         nsfw = is_nsfw or asset_id in sensitive_assets
         key = f"nsfw-{category}" if nsfw else category
-        groups.setdefault(key, Group(key)).candidates.append(Candidate(asset_id, key, _phash(phash)))
+        groups.setdefault(key, Group(key)).candidates.append(Candidate(asset_id, key, phash_value(phash)))
     return groups
 
 
@@ -104,7 +100,7 @@ class NearDuplicateIndex:
             return False
         for key in self._keys(value):
             for other in self._bands.get(key, ()):
-                if (value ^ other).bit_count() <= self.max_bits:
+                if phash_distance(value, other) <= self.max_bits:
                     return True
         return False
 
@@ -175,7 +171,7 @@ def _new_volume(theme_key: str, volume: int) -> StickerPack:
     )
 
 
-def _curate_theme(group: Group, packs: list[StickerPack], budget: int, max_bits: int) -> int:
+def _curate_theme(group: Group, packs: list[StickerPack], budget: int, max_bits: int, lease: HeldLease) -> int:
     """Add this theme's new, non-duplicate stickers to its volumes; returns how many were added."""
     members = _members(packs)
     index = NearDuplicateIndex(max_bits)
@@ -183,7 +179,7 @@ def _curate_theme(group: Group, packs: list[StickerPack], budget: int, max_bits:
     for pack in packs:
         for item in members[pack.id]:
             present.add(item.asset_id)
-            index.add(_phash(item.asset.perceptual_hash))
+            index.add(phash_value(item.asset.perceptual_hash))
     additions = []
     for candidate in group.candidates:
         if len(additions) >= budget:
@@ -201,6 +197,7 @@ def _curate_theme(group: Group, packs: list[StickerPack], budget: int, max_bits:
     targets = [p for p in packs if len(members[p.id]) < capacity]
     while queue:
         with transaction.atomic():
+            lease.check()
             if targets:
                 pack = StickerPack.objects.select_for_update().get(pk=targets.pop(0).pk)
             else:
@@ -215,39 +212,43 @@ def _curate_theme(group: Group, packs: list[StickerPack], budget: int, max_bits:
     return len(additions)
 
 
-def _exclusive_cycle(name: str, body: Callable[[dict], None]) -> dict:
-    """Run `body(counts)` holding the auto-pack lease, measured as cycle `name`; `skipped` when
-    another curation or rebuild holds it."""
+def _exclusive_cycle(name: str, body: Callable[[dict, HeldLease], None]) -> dict:
+    """Run `body(counts, lease)` holding the auto-pack lease, measured as cycle `name`; `skipped`
+    when another curation or rebuild holds it, `lost` when it was taken over while running."""
     with cycle_measured(name) as counts:
         try:
-            with held_lease(LOCK_NAME, ttl_seconds=_setting("AUTO_PACK_LOCK_TTL_SECONDS", 900)):
-                body(counts)
+            with held_lease(LOCK_NAME, ttl_seconds=settings.AUTO_PACK_LOCK_TTL_SECONDS) as lease:
+                body(counts, lease)
         except LeaseBusy:
             counts["skipped"] = 1
+        except LeaseLost as lost:
+            logger.warning("%s stopped: %s", name, lost)
+            counts["lost"] = 1
     return dict(counts)
 
 
-def _curate(counts: dict) -> None:
-    budget = _setting("CURATION_ADD_BUDGET", 600)
-    max_bits = _setting("CURATION_NEAR_DUPLICATE_BITS", 6)
+def _curate(counts: dict, lease: HeldLease) -> None:
+    budget = settings.CURATION_ADD_BUDGET
+    max_bits = settings.CURATION_NEAR_DUPLICATE_BITS
     groups = curation_candidates()
     packs = auto_packs_by_theme()
     added = 0
     for theme_key in sorted(groups):
         if added >= budget:
             break
-        added += _curate_theme(groups[theme_key], packs.get(theme_key, []), budget - added, max_bits)
+        lease.check()
+        added += _curate_theme(groups[theme_key], packs.get(theme_key, []), budget - added, max_bits, lease)
     counts.update(themes=len(groups), candidates=sum(len(g.candidates) for g in groups.values()), added=added)
 
 
 def curation_cycle() -> dict:
-    return _exclusive_cycle("curation_cycle", _curate)
+    return _exclusive_cycle(TaskName.CURATION_CYCLE, _curate)
 
 
 def _misfits(theme_key: str, items: list[StickerPackItem], wanted: set[int], index: NearDuplicateIndex) -> list:
     misfits = []
     for item in items:
-        phash = _phash(item.asset.perceptual_hash)
+        phash = phash_value(item.asset.perceptual_hash)
         if item.asset_id not in wanted or index.is_near_duplicate(phash):
             misfits.append(item)
         else:
@@ -255,9 +256,9 @@ def _misfits(theme_key: str, items: list[StickerPackItem], wanted: set[int], ind
     return misfits
 
 
-def _rebuild(counts: dict) -> None:
-    budget = _setting("REBUILD_REMOVE_BUDGET", 600)
-    max_bits = _setting("CURATION_NEAR_DUPLICATE_BITS", 6)
+def _rebuild(counts: dict, lease: HeldLease) -> None:
+    budget = settings.REBUILD_REMOVE_BUDGET
+    max_bits = settings.CURATION_NEAR_DUPLICATE_BITS
     groups = curation_candidates()
     removed = touched = 0
     for theme_key, packs in sorted(auto_packs_by_theme().items()):
@@ -269,6 +270,7 @@ def _rebuild(counts: dict) -> None:
             if not misfits and pack.pack_status == pack_status_for(len(members[pack.id])):
                 continue
             with transaction.atomic():
+                lease.check()
                 pack = StickerPack.objects.select_for_update().get(pk=pack.pk)
                 StickerPackItem.objects.filter(pk__in=[m.pk for m in misfits]).delete()
                 compact_positions(pack)
@@ -281,4 +283,4 @@ def _rebuild(counts: dict) -> None:
 def rebuild_cycle() -> dict:
     """Remove items that no longer fit their auto pack (theme changed, turned NSFW or safe,
     left every public pack, or a near-duplicate), keep positions dense and covers right."""
-    return _exclusive_cycle("rebuild_cycle", _rebuild)
+    return _exclusive_cycle(TaskName.REBUILD_CYCLE, _rebuild)

@@ -23,8 +23,8 @@ from django.db.models import F
 from django.utils import timezone
 
 from catalog.errors import InvalidInput
-from catalog.events import ENGAGEMENT_RECORDED
 from catalog.models import Interaction, InteractionEvent, PackEngagement, PackReaction, StickerPack
+from catalog.names import EventType
 from catalog.selectors.details import visible_pack
 from catalog.services.readcache import pack_reads_changed
 from outbox.services import publish
@@ -159,7 +159,7 @@ def engagement_record(
             updated_at=now, **{field: F(field) + delta for field, delta in changes.items()}
         )
         publish(
-            event_type=ENGAGEMENT_RECORDED,
+            event_type=EventType.ENGAGEMENT_RECORDED,
             aggregate_type="pack",
             aggregate_id=pack.id,
             payload={"pack_id": pack.id, "interaction": interaction, "interaction_event_id": event.id},

@@ -246,11 +246,24 @@ def dhash_hex(image: Image.Image) -> str:
     return f"{value:016x}"
 
 
+def phash_value(hex_hash: str) -> int | None:
+    """A stored perceptual hash (hex) as an integer; None when there is none or it is malformed."""
+    try:
+        return int(hex_hash, 16) if hex_hash else None
+    except ValueError:
+        return None
+
+
+def phash_distance(a: int, b: int) -> int:
+    """Number of differing bits between two perceptual hashes: the one near-duplicate measure."""
+    return (a ^ b).bit_count()
+
+
 def hamming(a: str, b: str) -> int:
     """Number of differing bits between two hex hashes of the same length."""
     if len(a) != len(b):
         raise ValueError(f"hashes differ in length: {len(a)} != {len(b)}")
-    return (int(a, 16) ^ int(b, 16)).bit_count()
+    return phash_distance(int(a, 16), int(b, 16))
 
 
 # --- validation -------------------------------------------------------------------------------
@@ -624,6 +637,8 @@ __all__ = [
     "convert_upload",
     "dhash_hex",
     "hamming",
+    "phash_distance",
+    "phash_value",
     "sniff_format",
     "whatsapp_violations",
 ]

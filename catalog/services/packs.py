@@ -4,7 +4,6 @@ Every change bumps `version` and publishes PACK_UPDATED in the same transaction.
 """
 
 import secrets
-from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -13,8 +12,8 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from catalog.errors import Conflict, InvalidInput, ModerationLocked, NotAllowed, PackNotFound, StickerNotFound
-from catalog.events import PACK_UPDATED, snapshot_refresh_enqueue
 from catalog.models import StickerPack, StickerPackItem
+from catalog.names import EventType
 from catalog.selectors import normal_pack_key, pack_is_listed, pack_is_visible_to
 from catalog.services.creators import creator_display_name, publisher_check
 from catalog.services.readcache import pack_reads_changed
@@ -26,11 +25,6 @@ MAX_TAG_LENGTH = 32
 MAX_TAG_INPUTS = 2 * MAX_TAGS  # entries a request may send (duplicates and blanks fold away)
 TEXT_LIMITS = {"name": 120, "publisher": 120, "description": 1024}
 EDITABLE = ("name", "publisher", "description", "tags", "visibility", "is_sensitive")
-
-
-@dataclass(frozen=True)
-class PackChanges:
-    values: dict
 
 
 def _locked_by_staff(pack: StickerPack, what: str) -> ModerationLocked:
@@ -95,7 +89,8 @@ def new_pack_key(name: str) -> str:
 
 
 def pack_changed(pack: StickerPack, *, fields: list[str], content: bool = False, request_id: str = "") -> None:
-    """Bump the version, save, and publish PACK_UPDATED (inside the caller's transaction)."""
+    """Bump the version, save, and publish PACK_UPDATED (inside the caller's transaction); the
+    event says when the change is a publication (its handler then refreshes the snapshot at once)."""
     now = timezone.now()
     pack.version += 1
     pack.updated_at = now
@@ -109,10 +104,15 @@ def pack_changed(pack: StickerPack, *, fields: list[str], content: bool = False,
     pack.save(update_fields=sorted(set(fields) | set(extra)))
     pack_reads_changed([pack.pack_key])
     publish(
-        event_type=PACK_UPDATED,
+        event_type=EventType.PACK_UPDATED,
         aggregate_type="pack",
         aggregate_id=pack.id,
-        payload={"pack_id": pack.id, "version": pack.version, "fields": sorted(fields)},
+        payload={
+            "pack_id": pack.id,
+            "version": pack.version,
+            "fields": sorted(fields),
+            "published": "status" in fields and pack.status == StickerPack.Status.PUBLISHED,
+        },
         idempotency_key=f"pack:{pack.id}:v{pack.version}",
         request_id=request_id,
     )
@@ -202,8 +202,6 @@ def pack_publish(*, user, pack_key: str, request_id: str = "") -> StickerPack:
         pack.status = StickerPack.Status.PUBLISHED
         pack.published_at = pack.published_at or timezone.now()
         pack_changed(pack, fields=["status", "published_at"], request_id=request_id)
-        # A new pack appears in lists once its first snapshot exists: queue it now.
-        snapshot_refresh_enqueue([pack.id], immediate=True)
     return pack
 
 

@@ -34,7 +34,7 @@ SNAPSHOT_FIELDS = SCORED_FIELDS + SORT_KEY_FIELDS
 
 
 def ranking_weights() -> dict:
-    return dict(getattr(settings, "RANKING_WEIGHTS", {}) or {})
+    return dict(settings.RANKING_WEIGHTS)
 
 
 def _item_input(item: StickerPackItem) -> ranking.ItemInput:

@@ -1,8 +1,9 @@
 """Sticker uploads (SPEC §2.1): convert outside any transaction, then add the item under the
 pack's row lock so concurrent uploads never pass the 30-item limit nor clash on position.
 
-Stored bytes are written before the rows (catalog.services.assets); if the transaction then
-fails and no row references those bytes, they are deleted again.
+Stored bytes are content-addressed and written before the rows (catalog.services.assets); they
+are never deleted here: bytes a failed upload left without a row are removed later by the
+`orphan_bytes` pruner (assets.asset_bytes_prune), once they are older than its grace period.
 """
 
 import hashlib
@@ -12,10 +13,9 @@ from django.conf import settings
 from django.db import transaction
 
 from catalog.errors import CatalogError, Conflict, InvalidInput
-from catalog.events import STICKER_ASSET_CREATED
 from catalog.models import StickerPack, StickerPackItem
+from catalog.names import EventType
 from catalog.services.assets import (
-    asset_bytes_forget,
     asset_bytes_store,
     asset_row_get_or_create,
     asset_storage_key,
@@ -107,23 +107,19 @@ def sticker_upload(
         raise CatalogError(exc.message, code=exc.code, status=exc.status) from None
     sha256 = hashlib.sha256(sticker.data).hexdigest()
     key = asset_storage_key(sha256)
-    wrote = asset_bytes_store(key, sticker.data)
-    try:
-        result = _add_item(
-            user=user,
-            pack_key=pack_key,
-            sticker=sticker,
-            sha256=sha256,
-            emojis=emojis,
-            label=label,
-            upload_id=upload_id,
-            request_id=request_id,
-        )
-    except BaseException:
-        if wrote:
-            asset_bytes_forget(key)
-        raise
-    # Another upload of the same bytes may have removed them between our write and commit.
+    asset_bytes_store(key, sticker.data)
+    result = _add_item(
+        user=user,
+        pack_key=pack_key,
+        sticker=sticker,
+        sha256=sha256,
+        emojis=emojis,
+        label=label,
+        upload_id=upload_id,
+        request_id=request_id,
+    )
+    # The deletion of the last other asset on these bytes (assets.asset_delete, after its commit)
+    # may have removed them between our write and our commit: our row needs them.
     asset_bytes_store(key, sticker.data)
     return result
 
@@ -140,7 +136,7 @@ def _add_item(*, user, pack_key, sticker, sha256, emojis, label, upload_id, requ
         )
         if created:
             publish(
-                event_type=STICKER_ASSET_CREATED,
+                event_type=EventType.STICKER_ASSET_CREATED,
                 aggregate_type="asset",
                 aggregate_id=asset.id,
                 payload={"asset_id": asset.id, "pack_id": pack.id},

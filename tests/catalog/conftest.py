@@ -10,6 +10,7 @@ from rest_framework.test import APIClient
 
 from catalog.models import AssetClassification, PackEngagement
 from catalog.services.snapshots import snapshot_refresh
+from outbox.services import EVENTS, event_dispatch
 from tests.factories import StickerAssetFactory, StickerPackFactory, StickerPackItemFactory
 
 
@@ -23,6 +24,14 @@ def png_bytes(color=(0, 128, 255, 255), size=(300, 200), mode="RGBA") -> bytes:
     buffer = io.BytesIO()
     Image.new(mode, size, color if mode == "RGBA" else color[:3]).save(buffer, "PNG")
     return buffer.getvalue()
+
+
+def dispatch_all_events() -> None:
+    """What the outbox consumer does: run the handlers of every pending event."""
+    while items := EVENTS.claim(worker_id="consumer", limit=100):
+        for item in items:
+            event_dispatch(item)
+            EVENTS.complete(item, worker_id="consumer")
 
 
 def stored_asset(*, seed: str, nsfw: bool = False, classified: bool = False, **fields):

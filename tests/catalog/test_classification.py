@@ -7,19 +7,11 @@ from catalog.classifiers import current_version
 from catalog.models import AssetClassification, StickerAsset, StickerPackItem
 from catalog.services import classification
 from outbox.models import DomainEvent
-from outbox.services import EVENTS, event_dispatch
-from tests.catalog.conftest import make_pack, stored_asset
+from tests.catalog.conftest import dispatch_all_events, make_pack, stored_asset
 from workers import conf as worker_conf
 from workers.models import WorkerTask
 
 pytestmark = pytest.mark.django_db
-
-
-def dispatch_all_events():
-    while items := EVENTS.claim(worker_id="consumer", limit=100):
-        for item in items:
-            event_dispatch(item)
-            EVENTS.complete(item, worker_id="consumer")
 
 
 def test_cycle_classifies_unclassified_assets_and_publishes_events():
@@ -72,11 +64,14 @@ def test_a_cycle_where_everything_fails_raises():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_concurrency_follows_the_worker_option(monkeypatch):
+def test_concurrency_follows_the_worker_option():
     for i in range(6):
         stored_asset(seed=f"p{i}")
-    monkeypatch.setattr(worker_conf, "_process_concurrency", 3)
-    result = classification.classification_cycle(batch_size=10)
+    worker_conf.set_process_concurrency(3)  # what `run_worker --concurrency 3` does
+    try:
+        result = classification.classification_cycle(batch_size=10)
+    finally:
+        worker_conf.set_process_concurrency(1)
     assert result["concurrency"] == 3 and result["classified"] == 6
     assert AssetClassification.objects.count() == 6
 

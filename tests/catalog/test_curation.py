@@ -12,8 +12,8 @@ from catalog.models import AssetClassification, StickerPack, StickerPackItem
 from catalog.services import curation
 from tests.concurrency import run_together
 from tests.factories import StickerAssetFactory, StickerPackFactory, StickerPackItemFactory
-from workers.locks import LeaseBusy, held_lease, lease_acquire, lease_holder, lease_release, lease_renew
-from workers.models import WorkerTask, WorkerTaskDeadLetter
+from workers.locks import held_lease, lease_acquire, lease_holder
+from workers.models import Lease, WorkerTask, WorkerTaskDeadLetter
 from workers.services import TASKS, enqueue_task
 
 pytestmark = pytest.mark.django_db
@@ -147,26 +147,56 @@ def test_rebuild_budget(fixture_set, settings):
     assert curation.rebuild_cycle()["removed"] == 2
 
 
-def test_lease_semantics():
-    assert lease_acquire("x", holder="a", ttl_seconds=30)
-    assert not lease_acquire("x", holder="b", ttl_seconds=30)
-    assert lease_holder("x") == "a" and lease_renew("x", holder="a", ttl_seconds=30)
-    assert not lease_renew("x", holder="b", ttl_seconds=30)
-    assert lease_release("x", holder="a") and lease_holder("x") == ""
-    assert lease_acquire("x", holder="b", ttl_seconds=30)
-    from workers.models import Lease
-
-    Lease.objects.filter(name="x").update(expires_at=timezone.now() - timedelta(seconds=1))  # b died
-    assert lease_acquire("x", holder="c", ttl_seconds=30) and lease_holder("x") == "c"
-    with pytest.raises(LeaseBusy), held_lease("x", ttl_seconds=30):
-        pass
-
-
 def test_a_cycle_finding_the_lease_held_skips(fixture_set):
     with held_lease(curation.LOCK_NAME, ttl_seconds=30):
         assert curation.curation_cycle() == {"skipped": 1}
         assert curation.rebuild_cycle() == {"skipped": 1}
     assert not StickerPack.objects.filter(is_auto_pack=True).exists()
+
+
+def five_stickers_and_a_slow_read(monkeypatch, settings, meanwhile):
+    """A 1 s lease ttl and a curation whose candidate read calls `meanwhile()` first."""
+    settings.AUTO_PACK_LOCK_TTL_SECONDS = 1
+    cat = Catalog()
+    for _ in range(5):
+        cat.sticker("animals")
+    original = curation.curation_candidates
+
+    def candidates():
+        meanwhile()
+        return original()
+
+    monkeypatch.setattr(curation, "curation_candidates", candidates)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_cycle_outlasting_the_lease_ttl_keeps_the_lease(monkeypatch, settings):
+    rival_took_it = []
+
+    def outlast_the_ttl():
+        time.sleep(2.5)  # the cycle runs well past its lease's ttl
+        rival_took_it.append(lease_acquire(curation.LOCK_NAME, holder="rival", ttl_seconds=30))
+
+    five_stickers_and_a_slow_read(monkeypatch, settings, outlast_the_ttl)
+    result = curation.curation_cycle()
+    assert rival_took_it == [False]
+    assert result["added"] == 5 and "lost" not in result
+    assert lease_holder(curation.LOCK_NAME) == ""  # released at the end
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_cycle_that_lost_its_lease_stops_before_touching_auto_packs(monkeypatch, settings):
+    def taken_over():
+        # The lease expired (e.g. a thread abandoned at the task time limit) and a rival took it.
+        Lease.objects.filter(name=curation.LOCK_NAME).update(
+            holder="rival", expires_at=timezone.now() + timedelta(seconds=30)
+        )
+        time.sleep(1.5)  # the renewer finds out within a third of the ttl
+
+    five_stickers_and_a_slow_read(monkeypatch, settings, taken_over)
+    assert curation.curation_cycle()["lost"] == 1
+    assert not StickerPack.objects.filter(is_auto_pack=True).exists()
+    assert lease_holder(curation.LOCK_NAME) == "rival"
 
 
 @pytest.mark.django_db(transaction=True)

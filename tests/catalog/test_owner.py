@@ -7,7 +7,7 @@ from rest_framework.test import APIClient
 from catalog.models import PackScoreSnapshot, StickerPack, StickerPackItem
 from catalog.services.snapshots import snapshot_refresh
 from outbox.models import DomainEvent
-from tests.catalog.conftest import client_for, make_pack
+from tests.catalog.conftest import client_for, dispatch_all_events, make_pack
 from workers.models import WorkerTask
 
 pytestmark = pytest.mark.django_db
@@ -131,6 +131,7 @@ def test_publish_queues_the_first_snapshot_at_once(owner_api, user, api, django_
     assert not PackScoreSnapshot.objects.filter(pack=pack).exists()
     response = owner_api.post(f"/api/sticker-packs/{pack.pack_key}/publish")
     assert response.status_code == 200 and response.json()["data"]["status"] == "published"
+    dispatch_all_events()  # the outbox consumer: PACK_UPDATED says it is a publication
     task = WorkerTask.objects.get(task_type="refresh_pack_snapshots", payload={"pack_ids": [pack.id]})
     assert task.priority > 0 and task.available_at <= timezone.now()
     assert pack.pack_key not in [p["pack_key"] for p in api.get("/api/sticker-packs").json()["data"]]

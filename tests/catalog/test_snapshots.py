@@ -7,11 +7,10 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from catalog import ranking
-from catalog.events import snapshot_refresh_enqueue
 from catalog.models import InteractionEvent, PackEngagement, PackScoreSnapshot, StickerPack
 from catalog.services import snapshots
-from outbox.services import EVENTS, event_dispatch
-from tests.catalog.conftest import client_for, make_pack
+from catalog.services.enqueue import snapshot_refresh_enqueue
+from tests.catalog.conftest import client_for, dispatch_all_events, make_pack
 from workers.models import WorkerTask
 from workers.registry import get_task_type
 from workers.services import TASKS, routing_filter
@@ -87,10 +86,7 @@ def test_a_burst_of_events_becomes_one_refresh_task_per_pack_and_window(user, dj
         client.patch(f"/api/sticker-packs/{pack.pack_key}", {"description": f"v{i}"}, format="json")
     for i in range(5):
         client.post(f"/api/sticker-packs/{pack.pack_key}/open", HTTP_X_VIEWER_KEY=f"viewer-{i:08d}")
-    while items := EVENTS.claim(worker_id="consumer", limit=50):
-        for item in items:
-            event_dispatch(item)
-            EVENTS.complete(item, worker_id="consumer")
+    dispatch_all_events()
     tasks = WorkerTask.objects.filter(task_type="refresh_pack_snapshots")
     assert tasks.count() == 1, "10 events in one window → one refresh"
     task = tasks.get()

@@ -2,6 +2,8 @@
 nothing left behind, idempotency, global dedupe, and the 30-item limit under concurrency."""
 
 import io
+import os
+import time
 from functools import partial
 
 import pytest
@@ -9,6 +11,7 @@ from django.conf import settings
 from PIL import Image
 
 from catalog.models import StickerAsset, StickerPack, StickerPackItem
+from catalog.services import assets
 from outbox.models import DomainEvent
 from tests.catalog.conftest import client_for, make_pack
 from tests.catalog.test_images import animation, encode, huge_blank_png, noisy, scene, tiny_frames_gif, transparent_png
@@ -165,8 +168,14 @@ def test_40_concurrent_uploads_into_one_pack_make_exactly_30_items(user):
     assert statuses.count(409) == 10
     positions = list(StickerPackItem.objects.filter(pack=pack).order_by("position").values_list("position", flat=True))
     assert positions == list(range(1, 31))
-    # The 10 refused uploads left no stored bytes and no asset rows behind.
-    assert StickerAsset.objects.count() == 30 and len(stored_files()) == 30
+    # The 10 refused uploads left no asset rows behind; the bytes they wrote (never deleted inline)
+    # go with the orphan-bytes pruner once past its grace period.
+    assert StickerAsset.objects.count() == 30
+    past_grace = time.time() - settings.ORPHAN_BYTES_GRACE_SECONDS - 60
+    for path in stored_files():
+        os.utime(path, (past_grace, past_grace))
+    assets.asset_bytes_prune()
+    assert len(stored_files()) == 30
 
 
 def test_every_accepted_uploads_stored_bytes_meet_whatsapps_limits(owner_api, user):
@@ -195,3 +204,27 @@ def test_a_conversion_over_its_wall_clock_budget_is_422_and_leaves_nothing(owner
     response = upload(owner_api, pack, animation("GIF", [100, 100, 100]), name="a.gif")
     assert response.status_code == 422 and response.json()["code"] == "IMAGE_TOO_COMPLEX"
     assert stored_files() == [] and pack.items.count() == 0
+
+
+def test_orphan_bytes_are_pruned_after_the_grace_period_only(settings, user):
+    from django.core.files.storage import default_storage
+
+    from workers.services import history_prune
+
+    settings.ORPHAN_BYTES_GRACE_SECONDS = 3600
+    pack = make_pack(owner=user, items=0)
+    assert upload(client_for(user), pack, transparent_png()).status_code == 201
+    used = StickerAsset.objects.get().storage_key
+    old_orphan = assets.asset_storage_key("ab" + "0" * 62)  # bytes a failed upload left behind
+    fresh_orphan = assets.asset_storage_key("cd" + "0" * 62)  # an upload still in flight
+    assert assets.asset_bytes_store(old_orphan, b"left over") and assets.asset_bytes_store(fresh_orphan, b"in flight")
+    two_hours_ago = time.time() - 7200
+    for key in (used, old_orphan):
+        os.utime(default_storage.path(key), (two_hours_ago, two_hours_ago))
+
+    assert history_prune()["orphan_bytes"] == 1
+    assert not default_storage.exists(old_orphan)
+    assert default_storage.exists(fresh_orphan) and default_storage.exists(used)
+    settings.ORPHAN_BYTES_GRACE_SECONDS = 0  # never
+    os.utime(default_storage.path(fresh_orphan), (two_hours_ago, two_hours_ago))
+    assert history_prune()["orphan_bytes"] == 0 and default_storage.exists(fresh_orphan)

@@ -210,9 +210,14 @@ def test_owner_logs_in_creates_uploads_reorders_and_publishes(browsing, user, tm
     pack.refresh_from_db()
     assert pack.status == StickerPack.Status.PUBLISHED
 
-    # Listed once its snapshot exists: publication queued the refresh; a real worker runs it.
+    # Listed once its snapshot exists: the publication's event queues the refresh (a real outbox
+    # consumer), a real worker runs it.
     page.goto("/?q=weekend")
     expect(page.locator(".card")).to_have_count(0)
+    consumer = procs.start(
+        "run_outbox_consumer", "--once", log_dir=tmp_path, name="e2e-consumer", env=procs.worker_env()
+    )
+    assert consumer.wait(timeout=120) == 0, procs.logs(tmp_path)
     worker = procs.start(
         "run_worker", "--task-type", "all", "--once", log_dir=tmp_path, name="e2e-worker", env=procs.worker_env()
     )

@@ -30,5 +30,5 @@ def event_probe(event) -> None:
 register_task_type("test_probe", probe)
 register_task_type("test_idempotent_probe", idempotent_probe)
 register_task_type("test_poison", poison)
-register_task_type("test_dedicated_probe", probe, group="curation_cycle")
+register_task_type("test_dedicated_probe", probe, group="test_dedicated", dedicated=True)
 register_handler("TEST_EVENT", event_probe)

@@ -23,8 +23,8 @@ def test_each_task_is_taken_by_exactly_one_kind_of_worker(percent, django_captur
     for n in range(50):
         enqueue_task(task_type="test_probe", idempotency_key=f"p{n}", payload={"n": n})
 
-    # Real claims: the dedicated curation worker first, then the combined worker takes the rest.
-    types, extra = routing_filter("curation_cycle")
+    # Real claims: the dedicated worker first, then the combined worker takes the rest.
+    types, extra = routing_filter("test_dedicated")
     dedicated = TASKS.claim(worker_id="dedicated", limit=1000, types=types, extra=extra)
     types, extra = routing_filter("all")
     combined = TASKS.claim(worker_id="combined", limit=1000, types=types, extra=extra)
@@ -53,7 +53,7 @@ def test_disabled_flag_routes_everything_to_the_combined_worker(django_capture_o
         flag_set(name="enable_worker_dedicated_processes", is_enabled=False, rollout_percent=100)
     assert dedicated_rollout_percent() == 0
     enqueue_task(task_type="test_dedicated_probe", idempotency_key="x", payload={"n": 1})
-    types, extra = routing_filter("curation_cycle")
+    types, extra = routing_filter("test_dedicated")
     assert TASKS.claim(worker_id="dedicated", types=types, extra=extra) == []
     types, extra = routing_filter("all")
     assert len(TASKS.claim(worker_id="combined", types=types, extra=extra)) == 1

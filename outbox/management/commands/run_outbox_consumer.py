@@ -1,9 +1,8 @@
 from django.core.management.base import BaseCommand
 
 from flags.services import is_enabled
-from outbox.services import EVENTS, event_dispatch
+from outbox.services import EVENTS, OUTBOX_FLAG, event_dispatch
 from workers.commands import add_worker_arguments, worker_options
-from workers.conf import OUTBOX_FLAG
 from workers.runtime import WorkerRuntime
 
 

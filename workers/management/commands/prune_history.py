@@ -11,7 +11,5 @@ class Command(BaseCommand):
         parser.add_argument("--days", type=positive_int, help="default TASK_RUN_RETENTION_DAYS (90)")
 
     def handle(self, *args, days, **options):
-        import outbox.services  # noqa: F401 - registers the outbox queue
-
         for name, count in history_prune(days=days).items():
             self.stdout.write(f"{name}: {count}")

@@ -7,12 +7,11 @@ class Command(BaseCommand):
     help = "Put dead-lettered tasks/events back on their queue with fresh attempts."
 
     def add_arguments(self, parser):
-        parser.add_argument("--queue", choices=["tasks", "outbox", "relay", "all"], default="all")
+        # The queues apps registered at start-up (tasks here; the outbox's and relay's in outbox).
+        parser.add_argument("--queue", choices=[*(q.name for q in all_queues()), "all"], default="all")
         parser.add_argument("--ids", type=int, nargs="+", help="dead-letter ids (default: all)")
 
     def handle(self, *args, queue, ids, **options):
-        import outbox.services  # noqa: F401 - registers the outbox and relay queues
-
         queues = all_queues() if queue == "all" else [get_queue(queue)]
         for q in queues:
             count = q.requeue_dead_letters(ids)
