@@ -79,7 +79,9 @@ def readiness() -> tuple[dict, int]:
     if last is not None and time.monotonic() - last[0] < seconds:
         return last[1], last[2]
     # One check at a time; the others answer the last result, or wait for one when there is none.
-    if not _ready_lock.acquire(blocking=last is None):
+    if last is None:
+        _ready_lock.acquire()
+    elif not _ready_lock.acquire(blocking=False):
         return last[1], last[2]
     try:
         last = _last_ready
