@@ -101,10 +101,6 @@ class StickerPack(models.Model):
         return f"{self.name} ({self.pack_key})"
 
     @property
-    def is_deleted(self) -> bool:
-        return self.deleted_at is not None
-
-    @property
     def marked_sensitive(self) -> bool:
         """Marked sensitive by its owner or by staff: at least `suggestive`."""
         return self.is_sensitive or self.moderation_sensitive

@@ -69,8 +69,8 @@ def rebuild_cycle_task(payload: dict) -> dict:
 
 
 register_pruner("interaction_events", interaction_events_prune)
-register_pruner("orphan_assets", assets.asset_orphans_prune)
-register_pruner("orphan_bytes", assets.asset_bytes_prune)
+register_pruner("orphan_assets", assets.asset_orphans_prune, own_retention=True)
+register_pruner("orphan_bytes", assets.asset_bytes_prune, own_retention=True)
 register_task_type(TaskName.REFRESH_PACK_SNAPSHOTS, refresh_pack_snapshots)
 register_task_type(TaskName.OBJECT_STORAGE_PUT, object_storage_put)
 register_task_type(TaskName.OBJECT_STORAGE_DELETE, object_storage_delete)

@@ -204,11 +204,6 @@ def rollout_percent(name: str, *, default: bool = False) -> int:
     return max(0, min(100, percent)) if enabled else 0
 
 
-def flag_state(name: str) -> tuple[bool, int] | None:
-    """The cached (is_enabled, rollout_percent) of a flag row, or None when it has no row."""
-    return flag_cache.values().get(normalize_flag_name(name))
-
-
 @lru_cache(maxsize=128)
 def rollout_preview(percent: int, sample_size: int = PREVIEW_SAMPLE_SIZE) -> int:
     """How many of `sample_size` sample subjects a rollout percent admits."""

@@ -111,10 +111,6 @@ def _option_key(name: str, option: KeyOption, args: list, kwargs: dict) -> str |
 _declared: dict[str, Task] = {}
 
 
-def declared_task(name: str) -> Task | None:
-    return _declared.get(name)
-
-
 def discover() -> None:
     """What a worker does before it claims: import every installed app's `tasks` module (their
     `@task` functions register) and schedule each QueueBackend's PERIODIC tasks."""

@@ -89,9 +89,11 @@ def unregister_task_type(name: str) -> None:
     _registry.pop(name, None)
 
 
-def register_pruner(name: str, func: Callable[[datetime], int]) -> None:
-    """Register `func(cutoff) -> rows deleted` for `manage.py prune_history`."""
-    _pruners[name] = func
+def register_pruner(name: str, func: Callable[..., int], *, own_retention: bool = False) -> None:
+    """Register `func(cutoff) -> rows deleted` for `manage.py prune_history`, the cutoff being the
+    history retention (TASK_RUN_RETENTION_DAYS or `--days`). A pruner with `own_retention` reads
+    its own setting and is called `func()`."""
+    _pruners[name] = (lambda cutoff: func()) if own_retention else func
 
 
 def registered_pruners() -> dict[str, Callable[[datetime], int]]:

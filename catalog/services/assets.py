@@ -75,7 +75,7 @@ def _stored_keys(prefix: str = ASSET_KEY_PREFIX):
         yield from _stored_keys(f"{prefix}/{directory}")
 
 
-def asset_bytes_prune(cutoff: datetime | None = None) -> int:
+def asset_bytes_prune() -> int:
     """Delete stored bytes no asset row uses (an upload that failed after writing them) once they
     are older than ORPHAN_BYTES_GRACE_SECONDS, so an upload still in flight keeps its bytes;
     `prune_history` runs it (registered as `orphan_bytes`). Returns how many files went."""
@@ -332,7 +332,7 @@ def asset_delete(*, asset_id: int, request_id: str = "") -> bool:
     return True
 
 
-def asset_orphans_prune(cutoff: datetime | None = None) -> int:
+def asset_orphans_prune() -> int:
     """Delete assets that no pack holds, created more than ORPHAN_ASSET_RETENTION_DAYS ago (a
     removed upload, a sticker whose pack was emptied); `prune_history` runs it. 0 days: never."""
     days = settings.ORPHAN_ASSET_RETENTION_DAYS

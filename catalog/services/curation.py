@@ -245,7 +245,7 @@ def curation_cycle() -> dict:
     return _exclusive_cycle(TaskName.CURATION_CYCLE, _curate)
 
 
-def _misfits(theme_key: str, items: list[StickerPackItem], wanted: set[int], index: NearDuplicateIndex) -> list:
+def _misfits(items: list[StickerPackItem], wanted: set[int], index: NearDuplicateIndex) -> list:
     misfits = []
     for item in items:
         phash = phash_value(item.asset.perceptual_hash)
@@ -266,7 +266,7 @@ def _rebuild(counts: dict, lease: HeldLease) -> None:
         members = _members(packs)
         index = NearDuplicateIndex(max_bits)
         for pack in packs:
-            misfits = _misfits(theme_key, members[pack.id], wanted, index)[: max(0, budget - removed)]
+            misfits = _misfits(members[pack.id], wanted, index)[: max(0, budget - removed)]
             if not misfits and pack.pack_status == pack_status_for(len(members[pack.id])):
                 continue
             with transaction.atomic():
