@@ -36,7 +36,7 @@ from django.utils.cache import patch_cache_control, patch_vary_headers
 
 from catalog.selectors import normal_pack_key, snapshot_reads_on
 from catalog.services.readcache import generation_key
-from catalog.services.viewers import actor_key
+from catalog.services.viewers import actor_key, brings_credentials
 
 FIXED_NAMES = {"stats", "creators", "orphan-stickers", "support"}
 KEY_PREFIX = "catalog:anon:"
@@ -103,10 +103,6 @@ def query_key(request, names: tuple[str, ...]) -> str:
     return urlencode([(name, query[name]) for name in sorted(names) if name in query])
 
 
-def _anonymous(request) -> bool:
-    return "HTTP_AUTHORIZATION" not in request.META and settings.SESSION_COOKIE_NAME not in request.COOKIES
-
-
 class ViewerCacheControlMiddleware:
     """A request carrying credentials (session cookie, Authorization) gets an answer that may
     depend on who asks (own private packs, /me, owner fields): no shared cache may keep it.
@@ -118,7 +114,7 @@ class ViewerCacheControlMiddleware:
 
     def __call__(self, request):
         response = self.get_response(request)
-        if not _anonymous(request):
+        if brings_credentials(request):
             if not response.has_header("Cache-Control"):
                 patch_cache_control(response, private=True, no_store=True)
             patch_vary_headers(response, ("Cookie", "Authorization"))
@@ -140,7 +136,7 @@ class Slot:
 def read_cache_slot(request) -> Slot | None:
     """The slot of an anonymous GET/HEAD the read cache may answer, else None (one definition for
     the front of the stack and the middleware behind it)."""
-    if request.method not in ("GET", "HEAD") or not _anonymous(request) or _cache_seconds() <= 0:
+    if request.method not in ("GET", "HEAD") or brings_credentials(request) or _cache_seconds() <= 0:
         return None
     names = cache_query_params(request)
     if names is None:

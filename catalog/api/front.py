@@ -29,6 +29,7 @@ from django.core.cache import cache, caches
 from django.http import HttpResponse
 
 from catalog.api.cache import KEY_PREFIX, mark_cached_answer, read_cache_slot, read_entry, storable
+from catalog.services.viewers import brings_credentials
 
 FRONT_PREFIX = KEY_PREFIX + "front:"
 LOCK_PREFIX = KEY_PREFIX + "render:"
@@ -40,8 +41,9 @@ _POLL_SECONDS = 0.01
 
 
 def front_eligible(request) -> bool:
-    meta = request.META
-    return request.method in ("GET", "HEAD") and not meta.get("HTTP_COOKIE") and "HTTP_AUTHORIZATION" not in meta
+    """A GET/HEAD that sends no cookie at all (a viewer or CSRF cookie may be refreshed by the
+    stack behind) and no credentials (viewers.brings_credentials)."""
+    return request.method in ("GET", "HEAD") and not request.META.get("HTTP_COOKIE") and not brings_credentials(request)
 
 
 def _front_key(slot, request) -> str:

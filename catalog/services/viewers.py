@@ -67,7 +67,20 @@ def presented_viewer_id(request) -> str | None:
     return verified_viewer_id(request.headers.get("X-Viewer-Key")) or cookie_viewer_id(request)
 
 
+def brings_credentials(request) -> bool:
+    """Whether the request could be someone: it sends an Authorization header or a session cookie.
+
+    The half of "anonymous viewer" that is decidable before authentication, so the read cache and
+    the front of the stack ask it (catalog.api.cache, catalog.api.front): a request that brings no
+    credentials is anonymous; one that brings them is never answered from the anonymous cache, even
+    when they turn out not to authenticate (the safe side)."""
+    return "HTTP_AUTHORIZATION" in request.META or settings.SESSION_COOKIE_NAME in request.COOKIES
+
+
 def is_anonymous(request) -> bool:
+    """The viewer is anonymous: nobody is logged in on this request (no credentials, or ones that
+    did not authenticate). What views and services ask, after authentication; brings_credentials
+    is the same rule's pre-authentication half."""
     user = getattr(request, "user", None)
     return user is None or not user.is_authenticated
 
