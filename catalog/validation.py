@@ -7,11 +7,14 @@ serializers can call the same functions from their `validate_<field>` methods.
 - text: `clean_text` (NFC; control, bidi-override and surrogate characters refused with
   INVALID_CHARACTERS; a required text that is empty once invisible characters are removed refused)
 - JSON: `loads_bounded` / `check_json_value` (nesting depth, lone surrogates)
+- uploads: `upload_bytes` (a multipart file part to bytes, over its size limit → 413 before reading)
 """
 
 import json
 import re
 import unicodedata
+
+from django.conf import settings
 
 from catalog.errors import CatalogError, InvalidInput
 
@@ -175,3 +178,15 @@ def loads_bounded(text, *, max_depth: int = MAX_JSON_DEPTH):
         raise InvalidInput(f"JSON is not valid: {exc}") from None
     check_json_value(value, max_depth=max_depth)
     return value
+
+
+def upload_bytes(file) -> bytes:
+    """The bytes of an uploaded file part (what the upload service takes): refused with
+    FILE_TOO_LARGE (413) when its declared size is over STICKER_UPLOAD_SOURCE_MAX_BYTES, and read at
+    most one byte past that limit (the service refuses a part that lied about its size)."""
+    if file is None or not hasattr(file, "read"):
+        raise InvalidInput("send the image in the multipart field 'file'")
+    limit = settings.STICKER_UPLOAD_SOURCE_MAX_BYTES
+    if getattr(file, "size", None) is not None and file.size > limit:
+        raise CatalogError(f"file is over {limit} bytes", code="FILE_TOO_LARGE", status=413)
+    return file.read(limit + 1)

@@ -30,7 +30,7 @@ from catalog.errors import CatalogError, InvalidInput, NotAllowed, PackNotFound
 from catalog.forms import PackForm
 from catalog.selectors import details, owner
 from catalog.services import assets, engagement, packs, uploads, viewers
-from catalog.validation import bounded_int
+from catalog.validation import bounded_int, upload_bytes
 
 # (value of `sort` in the page's links, label); values are the API's sort names.
 SORTS = [
@@ -299,7 +299,7 @@ def pack_upload(request, pack_key: str):
             result = uploads.sticker_upload(
                 user=request.user,
                 pack_key=pack_key,
-                data=uploads.read_upload(upload),
+                data=upload_bytes(upload),
                 emojis=request.POST.get("emojis"),
                 request_id=_request_id(request),
             )

@@ -12,7 +12,7 @@ from rest_framework import serializers
 from rest_framework.fields import empty
 
 from catalog.errors import InvalidInput
-from catalog.validation import bounded_int, bounded_list, clean_text, plain_string, split_bounded, visible
+from catalog.validation import bounded_int, bounded_list, clean_text, plain_string, split_bounded, upload_bytes, visible
 
 
 class CatalogFieldMixin:
@@ -195,7 +195,8 @@ class EmojisField(CatalogFieldMixin, serializers.CharField):
 
 @extend_schema_field(OpenApiTypes.BINARY)
 class UploadFileField(serializers.FileField):
-    """The uploaded file as Django received it (its bytes are checked by the upload service)."""
+    """An uploaded file part, validated to its bytes (catalog.validation.upload_bytes): the view
+    hands the upload service bytes, which checks what they are."""
 
     def to_internal_value(self, data):
-        return data
+        return upload_bytes(data)

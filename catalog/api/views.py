@@ -213,7 +213,7 @@ class StickerUploadView(OwnerView):
         result = uploads.sticker_upload(
             user=request.user,
             pack_key=pack_key,
-            data=uploads.read_upload(form["file"]),
+            data=form["file"],
             emojis=form.get("emojis"),
             accessibility_label=form.get("accessibility_label", ""),
             upload_id=form.get("upload_id"),

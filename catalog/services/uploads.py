@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import transaction
 
-from catalog.errors import CatalogError, Conflict, InvalidInput
+from catalog.errors import CatalogError, Conflict
 from catalog.models import StickerPack, StickerPackItem
 from catalog.names import EventType
 from catalog.services.assets import (
@@ -76,16 +76,6 @@ def _check_room(pack: StickerPack) -> int:
     if count >= settings.STICKER_PACK_MAX_ITEMS:
         raise Conflict(f"the pack already holds {settings.STICKER_PACK_MAX_ITEMS} stickers", code="PACK_FULL")
     return count
-
-
-def read_upload(file) -> bytes:
-    if file is None:
-        raise InvalidInput("send the image in the multipart field 'file'")
-    if file.size is not None and file.size > settings.STICKER_UPLOAD_SOURCE_MAX_BYTES:
-        raise CatalogError(
-            f"file is over {settings.STICKER_UPLOAD_SOURCE_MAX_BYTES} bytes", code="FILE_TOO_LARGE", status=413
-        )
-    return file.read(settings.STICKER_UPLOAD_SOURCE_MAX_BYTES + 1)
 
 
 def sticker_upload(
