@@ -6,7 +6,7 @@ import re
 import pytest
 
 from tests.catalog.conftest import client_for, make_pack
-from tests.test_settings import _run
+from tests.config.test_settings import _run
 
 pytestmark = pytest.mark.django_db
 

@@ -77,3 +77,25 @@ def test_readyz_answers_the_last_result_while_one_request_checks(settings, monke
     assert status == 200 and body["checks"]["cache"] == "ok"
     release.set()
     checker.join(5)
+
+
+def test_healthz(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+def test_readyz_reports_each_check(client):
+    response = client.get("/readyz")
+    assert response.status_code == 200, response.content
+    assert response.json()["checks"] == {"database": "ok", "cache": "ok", "storage": "ok"}
+
+
+def test_readyz_is_503_with_the_failing_check(client, monkeypatch):
+    def broken():
+        raise RuntimeError("cache down")
+
+    monkeypatch.setitem(health.CHECKS, "cache", broken)
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["failing"] == "cache"
