@@ -7,7 +7,9 @@ bare WSGI function and a minimal Django app, interleaved in one run, with two lo
         [--clients wrk,asyncio] [--targets NAME,...] [--json-out FILE]
 
 Targets (each its own gunicorn, config/gunicorn.py with the same workers x threads, all started
-before the first measurement and idle while another is measured):
+before the first measurement and idle while another is measured; before each measurement the
+bench waits, up to 15 s, for the machine to go quiet, so a slow target still draining its backlog
+does not load the next one):
 
     bare             bench.ceiling_apps:bare, a WSGI function returning 12 bytes
     minimal          bench.ceiling_apps:minimal, Django with no middleware, one view: the ceiling
@@ -39,6 +41,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -156,6 +159,27 @@ def warm(port: int, paths: list[str]) -> None:
         status, body = http_get(port, path)
         if status != 200:
             raise BenchError(f"{path} answered HTTP {status}: {body[:300]!r}")
+
+
+def _busy_jiffies() -> tuple[int, int]:
+    fields = [int(x) for x in open("/proc/stat").readline().split()[1:]]
+    return sum(fields) - fields[3] - fields[4], sum(fields)  # minus idle and iowait
+
+
+def settle(max_seconds: float = 15.0, quiet_share: float = 0.15) -> float:
+    """Wait until the machine is quiet: a server still working through requests a client left in
+    its backlog (a slow target at c=200) would otherwise be measured with the next target. Returns
+    the seconds waited (at most max_seconds)."""
+    started = time.monotonic()
+    busy, total = _busy_jiffies()
+    while time.monotonic() - started < max_seconds:
+        time.sleep(0.25)
+        busy2, total2 = _busy_jiffies()
+        share = (busy2 - busy) / max(1, total2 - total)
+        busy, total = busy2, total2
+        if share < quiet_share:
+            break
+    return time.monotonic() - started
 
 
 def start_servers(stack: contextlib.ExitStack, trees: dict[str, Path], args, media_root: Path, log: Path) -> dict:
@@ -297,6 +321,7 @@ def main() -> None:
             for round_no in range(1, args.rounds + 1):
                 for client in clients:
                     for name, port, paths in chosen:
+                        settle()
                         if client == "wrk":
                             result = wrk_run(wrk, port, paths, args, workdir)
                         else:
