@@ -601,7 +601,9 @@ def prepare_catalog(
 def sweep_cost(*, seconds: float) -> dict:
     """The snapshot sweep's refresh pass (snapshot_refresh over the listed packs by id, in the
     sweep's batches) run for `seconds`: rows/s, the full sweep's projected duration at this size,
-    and the staleness that leaves at worst (that duration plus SNAPSHOT_SWEEP_CADENCE_SECONDS)."""
+    and the staleness that leaves at worst. Each batch is stamped when it is computed, and a sweep
+    is queued every SNAPSHOT_SWEEP_CADENCE_SECONDS (one after the other when one outlasts that), so a
+    snapshot waits for the next sweep to reach it: max(cadence, full sweep) plus one batch."""
     from django.conf import settings
 
     from catalog.selectors import pack_listed_queryset
@@ -627,7 +629,9 @@ def sweep_cost(*, seconds: float) -> dict:
         "seconds": round(elapsed, 1),
         "rows_per_second": round(rate, 1),
         "projected_full_sweep_seconds": round(full, 1) if full else None,
-        "worst_staleness_seconds": round(full + settings.SNAPSHOT_SWEEP_CADENCE_SECONDS, 1) if full else None,
+        "worst_staleness_seconds": (
+            round(max(full, settings.SNAPSHOT_SWEEP_CADENCE_SECONDS) + SWEEP_BATCH_SIZE / rate, 1) if full else None
+        ),
         "max_staleness_setting_seconds": settings.SNAPSHOT_MAX_STALENESS_SECONDS,
     }
     print(
