@@ -26,7 +26,8 @@ ratios list/healthz and detail/healthz (medians over the rounds). `--no-load` sk
 mixed and writes its JSON and self-contained HTML reports there. `--compare N [N ...]` repeats everything with N-pack catalogs in databases `<name>_<N>`, so
 latency can be compared across catalog sizes. `--grow` benches all the sizes in one database
 instead, smallest first, growing it between sizes by SQL copies of the smallest (replicate_catalog:
-1,000,000 packs x 6 items in minutes; `--replicate-from BASE` picks another base). `--sweep-seconds S`
+1,000,000 packs x 6 items in minutes; `--replicate-from BASE` picks another base; a database an
+earlier run left bigger than the smallest size is emptied and grown again). `--sweep-seconds S`
 times the snapshot sweep's refresh pass for S seconds per size (rows/s, projected full sweep). `--skip-build` reuses a catalog whose pack count
 already matches, and resumes one that has fewer packs (an interrupted build, or a smaller catalog
 of the same seed: pack n is the same pack at every size). The load client and gunicorn share the machine's cores.
@@ -558,12 +559,19 @@ def prepare_catalog(
     """The catalog of `packs` packs in the database of `url`: reused (--skip-build, same count),
     resumed, or built; with `replicate` (a base size dividing `packs`), the base is built and the
     rest copied from it in SQL (replicate_catalog)."""
+    from django.db import connections
+
     from catalog.models import StickerPack
 
     use_database(url)
     existing = StickerPack.objects.count()
     if skip_build and existing > packs and replicate:
-        raise BenchError(f"{db_name(url)} already holds {existing:,} packs (> {packs:,}): bench that size first")
+        # A grown run left it bigger than this (the smallest) size: a bench database, start it again.
+        print(f"catalog: {db_name(url)} holds {existing:,} packs (> {packs:,}): emptied to grow it again", flush=True)
+        connections.close_all()
+        mysql_admin(url, f"DROP DATABASE `{db_name(url)}`")
+        use_database(url)
+        existing = 0
     if replicate and replicate < packs:
         base = (
             {"reused": True}
