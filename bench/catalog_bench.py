@@ -44,6 +44,7 @@ import os
 import random
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -1036,7 +1037,13 @@ def print_table(catalogs: list[dict]) -> None:
     print("(latencies in ms)")
 
 
+def exit_on_sigterm() -> None:
+    """SIGTERM (a killed bench) unwinds like Ctrl-C, so the gunicorns it started are stopped too."""
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+
+
 def main() -> None:
+    exit_on_sigterm()
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--packs", type=int, default=100_000)
     parser.add_argument("--items-per-pack", type=int, default=6)

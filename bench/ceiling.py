@@ -52,6 +52,7 @@ from bench.catalog_bench import (  # noqa: E402
     SORTS,
     BenchError,
     db_name,
+    exit_on_sigterm,
     gunicorn,
     http_get,
     prepare_catalog,
@@ -257,6 +258,7 @@ def print_summary(summary: dict) -> None:
 
 
 def main() -> None:
+    exit_on_sigterm()
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--packs", type=int, default=20_000)
     parser.add_argument("--items-per-pack", type=int, default=6)
