@@ -5,6 +5,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from config.audit import AuditRow
+
 
 class StickerAsset(models.Model):
     """One image of one owner (unique per owner and sha256). The stored bytes are shared by every
@@ -116,23 +118,13 @@ class ModerationAction(models.TextChoices):
     EDIT = "edit", "edit in the admin"
 
 
-class PackModerationChange(models.Model):
+class PackModerationChange(AuditRow):
     """Append-only audit row: one per staff change of a pack (like flags.FlagChange)."""
 
     pack = models.ForeignKey(StickerPack, null=True, on_delete=models.SET_NULL, related_name="moderation_changes")
     pack_key = models.CharField(max_length=160, db_index=True)
     action = models.CharField(max_length=32, choices=ModerationAction.choices)
     reason = models.CharField(max_length=500, blank=True, default="")
-    changed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    changed_at = models.DateTimeField(default=timezone.now, db_index=True)
-    source = models.CharField(max_length=32, default="service")
-    before = models.JSONField(null=True, blank=True)
-    after = models.JSONField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-changed_at", "-id"]
 
     def __str__(self) -> str:
         return f"{self.action} {self.pack_key} @ {self.changed_at:%Y-%m-%d %H:%M:%S}"

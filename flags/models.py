@@ -6,6 +6,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from config.audit import AuditRow
+
 FLAG_NAME_MAX_LENGTH = 120
 _INVALID = re.compile(r"[^a-z0-9_:-]+")
 
@@ -36,21 +38,11 @@ class FeatureFlag(models.Model):
         return self.name
 
 
-class FlagChange(models.Model):
+class FlagChange(AuditRow):
     """Append-only audit row: one per change of a flag."""
 
     flag = models.ForeignKey(FeatureFlag, null=True, on_delete=models.SET_NULL, related_name="changes")
     flag_name = models.CharField(max_length=FLAG_NAME_MAX_LENGTH, db_index=True)
-    changed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    changed_at = models.DateTimeField(default=timezone.now, db_index=True)
-    source = models.CharField(max_length=32, default="service")
-    before = models.JSONField(null=True, blank=True)
-    after = models.JSONField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["-changed_at", "-id"]
 
     def __str__(self) -> str:
         return f"{self.flag_name} @ {self.changed_at:%Y-%m-%d %H:%M:%S}"
