@@ -4,6 +4,7 @@ from django.db import transaction
 from flags.testing import override_flag
 from outbox.models import DomainEvent, DomainEventDeadLetter
 from outbox.services import EVENTS, event_dispatch, publish
+from tests.workers import tasks_for_tests  # noqa: F401 - registers TEST_EVENT's handler (event_probe)
 from workers.models import Lease
 
 pytestmark = pytest.mark.django_db
