@@ -9,7 +9,7 @@ class CatalogConfig(AppConfig):
         # The catalog registers its event handlers and task types with the infrastructure
         # apps (outbox, workers), which never import the catalog.
         from catalog import events, tasks  # noqa: F401
-        from catalog.metrics import SnapshotStalenessCollector
+        from catalog.metrics import SNAPSHOT_STALENESS
         from config.metrics import register_collector
 
-        register_collector(SnapshotStalenessCollector())
+        register_collector(SNAPSHOT_STALENESS)

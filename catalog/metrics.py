@@ -1,12 +1,10 @@
 """Catalog metrics (SPEC §8): object-storage operations, and the age of the stalest ranking
 snapshot read at scrape time."""
 
-import logging
-
 from prometheus_client import Counter, Histogram
-from prometheus_client.core import GaugeMetricFamily
 
-logger = logging.getLogger(__name__)
+from config.metrics import DatabaseGauge
+
 STALEST = "packyard_snapshot_stalest_age_seconds"
 HELP = "Age of the oldest ranking snapshot"
 
@@ -22,16 +20,10 @@ OBJECT_STORAGE_DURATION = Histogram(
 )
 
 
-class SnapshotStalenessCollector:
-    def describe(self):
-        yield GaugeMetricFamily(STALEST, HELP)
+def _stalest_age_seconds() -> float:
+    from catalog.services.snapshots import snapshot_stalest_age_seconds
 
-    def collect(self):
-        from catalog.services.snapshots import snapshot_stalest_age_seconds
+    return snapshot_stalest_age_seconds()
 
-        try:
-            age = snapshot_stalest_age_seconds()
-        except Exception:  # a scrape must not fail because the database is away
-            logger.warning("metrics: could not read snapshot staleness", exc_info=True)
-            return
-        yield GaugeMetricFamily(STALEST, HELP, value=age)
+
+SNAPSHOT_STALENESS = DatabaseGauge(STALEST, HELP, _stalest_age_seconds)

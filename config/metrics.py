@@ -23,7 +23,7 @@ from django.core.cache import cache
 from django.http import HttpResponse, JsonResponse
 from django.urls import Resolver404, resolve
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
-from prometheus_client.core import REGISTRY
+from prometheus_client.core import REGISTRY, GaugeMetricFamily
 from rest_framework.settings import api_settings
 
 from config.client import client_address
@@ -99,13 +99,37 @@ def observe_request(request, status: int, elapsed_ms: float) -> None:
 # --- scrape-time collectors ----------------------------------------------------------------------
 
 
+def collector_name(collector) -> str:
+    """What identifies a scrape-time collector: its `name` (a DatabaseGauge), else its class."""
+    return getattr(collector, "name", None) or f"{type(collector).__module__}.{type(collector).__qualname__}"
+
+
+class DatabaseGauge:
+    """One gauge read at scrape time by `read()` (a database query). A read that fails is logged
+    and its family left out: a scrape never fails because the database is away."""
+
+    def __init__(self, name: str, documentation: str, read):
+        self.name, self.documentation, self.read = name, documentation, read
+
+    def describe(self):
+        yield GaugeMetricFamily(self.name, self.documentation)
+
+    def collect(self):
+        try:
+            value = self.read()
+        except Exception:
+            logger.warning("metrics: could not read %s", self.name, exc_info=True)
+            return
+        yield GaugeMetricFamily(self.name, self.documentation, value=value)
+
+
 class CachedCollector:
     """A collector that reads the database, its result kept in the shared cache for
     METRICS_DB_CACHE_SECONDS (0 = read at every scrape)."""
 
     def __init__(self, collector):
         self.collector = collector
-        self.key = f"packyard:metrics:{type(collector).__module__}.{type(collector).__qualname__}"
+        self.key = f"packyard:metrics:{collector_name(collector)}"
 
     def describe(self):
         return self.collector.describe()
@@ -134,7 +158,7 @@ _collectors: dict[str, CachedCollector] = {}
 
 def register_collector(collector) -> None:
     """Register a scrape-time collector once per process (apps call this from ready())."""
-    name = f"{type(collector).__module__}.{type(collector).__qualname__}"
+    name = collector_name(collector)
     if name not in _collectors:
         _collectors[name] = CachedCollector(collector)
         REGISTRY.register(_collectors[name])

@@ -8,6 +8,6 @@ class OutboxConfig(AppConfig):
     def ready(self) -> None:
         from config.metrics import register_collector
         from outbox import services  # noqa: F401 - registers the outbox and relay queues
-        from outbox.metrics import RelayLagCollector
+        from outbox.metrics import RELAY_LAG
 
-        register_collector(RelayLagCollector())
+        register_collector(RELAY_LAG)

@@ -4,12 +4,9 @@ The relay queue's depth, oldest pending age and dead letters come from workers.m
 QueueDepthCollector (queue="relay"); these add what only the relay knows.
 """
 
-import logging
-
 from prometheus_client import Counter, Gauge, Histogram
-from prometheus_client.core import GaugeMetricFamily
 
-logger = logging.getLogger(__name__)
+from config.metrics import DatabaseGauge
 
 RELAY_OUTCOMES = ("published", "returned", "failed")
 RELAY_MESSAGES = Counter(
@@ -38,18 +35,11 @@ LAG = "packyard_outbox_relay_lag_seconds"
 LAG_HELP = "Age of the oldest event not yet relayed (0 when none waits)"
 
 
-class RelayLagCollector:
-    """Relay lag read from the database at scrape time, in every process that serves /metrics."""
+def _relay_lag_seconds() -> float:
+    from outbox.relay import relay_lag_seconds
 
-    def describe(self):
-        yield GaugeMetricFamily(LAG, LAG_HELP)
+    return relay_lag_seconds()
 
-    def collect(self):
-        from outbox.relay import relay_lag_seconds
 
-        try:
-            lag = relay_lag_seconds()
-        except Exception:  # a scrape must not fail because the database is away
-            logger.warning("metrics: could not read the relay lag", exc_info=True)
-            return
-        yield GaugeMetricFamily(LAG, LAG_HELP, value=lag)
+# Read from the database at scrape time, in every process that serves /metrics.
+RELAY_LAG = DatabaseGauge(LAG, LAG_HELP, _relay_lag_seconds)
