@@ -18,6 +18,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -47,7 +48,12 @@ def benches(args) -> dict[str, list[str]]:
     return {
         "ceiling": ceiling,
         "catalog": catalog,
-        "queue": [PY, "bench/queue_bench.py", "--tasks", "2000" if quick else "10000"],
+        "queue": [
+            PY,
+            "bench/queue_bench.py",
+            *("--tasks", "2000" if quick else "5000"),
+            *("--baseline-venv", str(Path(tempfile.gettempdir()) / "dtdb-venv")),  # django-tasks-db, made when missing
+        ],
         "relay": [PY, "bench/relay_bench.py", "--events", "2000" if quick else "10000"],
         "flags": [PY, "bench/flags_bench.py"],
         "classification": [PY, "bench/classification_bench.py", "--assets", "100" if quick else "400"],
