@@ -99,11 +99,6 @@ def observe_request(request, status: int, elapsed_ms: float) -> None:
 # --- scrape-time collectors ----------------------------------------------------------------------
 
 
-def collector_name(collector) -> str:
-    """What identifies a scrape-time collector: its `name` (a DatabaseGauge), else its class."""
-    return getattr(collector, "name", None) or f"{type(collector).__module__}.{type(collector).__qualname__}"
-
-
 class DatabaseGauge:
     """One gauge read at scrape time by `read()` (a database query). A read that fails is logged
     and its family left out: a scrape never fails because the database is away."""
@@ -121,6 +116,13 @@ class DatabaseGauge:
             logger.warning("metrics: could not read %s", self.name, exc_info=True)
             return
         yield GaugeMetricFamily(self.name, self.documentation, value=value)
+
+
+def collector_name(collector) -> str:
+    """What identifies a scrape-time collector: a DatabaseGauge's family name, else its class."""
+    if isinstance(collector, DatabaseGauge):
+        return collector.name
+    return f"{type(collector).__module__}.{type(collector).__qualname__}"
 
 
 class CachedCollector:
