@@ -72,6 +72,14 @@ def two_level_get_many(keys: list[str], defaults: dict | None = None) -> dict:
     return found
 
 
+def write_entry(key: str, entry, *, seconds: int, shared_seconds: int | None = None) -> None:
+    """Store an entry in the shared cache (for `shared_seconds`, default `seconds`) and in the
+    per-process copy for at most API_ANONYMOUS_LOCAL_SECONDS of `seconds`."""
+    cache.set(key, entry, seconds if shared_seconds is None else shared_seconds)
+    if _local_seconds() > 0:
+        caches["local"].set(key, entry, min(seconds, _local_seconds()))
+
+
 def _detail_name(path: str) -> str:
     """The (case-folded) pack key of a detail path ('' for lists and aggregates)."""
     name = normal_pack_key(path.removeprefix("/api/sticker-packs/")) if path.startswith("/api/sticker-packs/") else ""
@@ -203,8 +211,6 @@ class AnonymousReadCacheMiddleware:
             response = self.get_response(request)
             if storable(response):
                 entry = (generation, response.status_code, response["Content-Type"], response.content)
-                cache.set(slot.key, entry, slot.seconds)
-                if _local_seconds() > 0:
-                    caches["local"].set(slot.key, entry, min(slot.seconds, _local_seconds()))
+                write_entry(slot.key, entry, seconds=slot.seconds)
             response["X-Cache"] = "miss"
         return mark_cached_answer(response, slot.seconds)

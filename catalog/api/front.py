@@ -25,10 +25,10 @@ import hashlib
 import time
 
 from django.conf import settings
-from django.core.cache import cache, caches
+from django.core.cache import cache
 from django.http import HttpResponse
 
-from catalog.api.cache import KEY_PREFIX, mark_cached_answer, read_cache_slot, read_entry, storable
+from catalog.api.cache import KEY_PREFIX, mark_cached_answer, read_cache_slot, read_entry, storable, write_entry
 from catalog.services.viewers import brings_credentials
 
 FRONT_PREFIX = KEY_PREFIX + "front:"
@@ -62,10 +62,7 @@ def _replay(entry, slot) -> HttpResponse:
 def _store(key: str, generation: str, slot, response) -> None:
     headers = {name: value for name, value in response.items() if name.lower() not in _UNSTORED}
     entry = (generation, time.time() + slot.seconds, response.status_code, headers, response.content)
-    cache.set(key, entry, slot.seconds + STALE_GRACE_SECONDS)
-    local_seconds = settings.API_ANONYMOUS_LOCAL_SECONDS
-    if local_seconds > 0:
-        caches["local"].set(key, entry, min(slot.seconds, local_seconds))
+    write_entry(key, entry, seconds=slot.seconds, shared_seconds=slot.seconds + STALE_GRACE_SECONDS)
 
 
 def _render(request, get_response, slot, key: str, generation: str):
