@@ -89,30 +89,25 @@ def front_answer(request, get_response) -> tuple[HttpResponse, bool]:
     slot = read_cache_slot(request)
     if slot is None:
         return get_response(request), False
-    answer = _answer(request, get_response, slot)
-    return answer, answer.get("X-Cache") == "hit" and not hasattr(request, "request_id")
-
-
-def _answer(request, get_response, slot):
     key = _front_key(slot, request)
     generation, entry = read_entry(slot, key)
     current = entry is not None and entry[0] == generation
     if current and entry[1] > time.time():
-        return _replay(entry, slot)
+        return _replay(entry, slot), True
     if current:  # expired in this process's copy: another process may have rendered it already
         entry = cache.get(key)
         current = entry is not None and entry[0] == generation
         if current and entry[1] > time.time():
-            return _replay(entry, slot)
+            return _replay(entry, slot), True
     lock = LOCK_PREFIX + key.removeprefix(FRONT_PREFIX)
     if cache.add(lock, 1, settings.API_FRONT_RENDER_LOCK_SECONDS):
         try:
-            return _render(request, get_response, slot, key, generation)
+            return _render(request, get_response, slot, key, generation), False
         finally:
             cache.delete(lock)
     if current:
-        return _replay(entry, slot)  # expired, same generation: answered while one renders
+        return _replay(entry, slot), True  # expired, same generation: answered while one renders
     waited = _wait_for_entry(key, generation)
     if waited is not None:
-        return _replay(waited, slot)
-    return _render(request, get_response, slot, key, generation)
+        return _replay(waited, slot), True
+    return _render(request, get_response, slot, key, generation), False
