@@ -50,9 +50,7 @@ def child(target: str, path: str, requests: int, profile: bool) -> None:
     if target == "minimal":
         from bench.ceiling_apps import minimal as app
     else:
-        from django.core.wsgi import get_wsgi_application
-
-        app = get_wsgi_application()
+        from config.wsgi import application as app  # the WSGI front over Django, as gunicorn serves it
     statuses = []
 
     def start_response(status, headers, exc_info=None):

@@ -78,8 +78,12 @@ _children: dict[tuple[str, str, int], tuple] = {}
 
 
 def observe_request(request, status: int, elapsed_ms: float) -> None:
-    route = route_group(request)
-    method = request.method if request.method in KNOWN_METHODS else "other"
+    observe(route_group(request), request.method, status, elapsed_ms)
+
+
+def observe(route: str, method: str, status: int, elapsed_ms: float) -> None:
+    """Count and time one response of `route` (a route group)."""
+    method = method if method in KNOWN_METHODS else "other"
     key = (route, method, status // 100)
     children = _children.get(key)
     if children is None:

@@ -41,11 +41,15 @@ class RequestIdMiddleware:
         return response
 
 
+def request_id_of(environ) -> str:
+    """The client's X-Request-Id when sane, else a new UUID (`environ`: request.META or WSGI's)."""
+    incoming = environ.get("HTTP_X_REQUEST_ID", "")
+    return incoming if _SANE_REQUEST_ID.match(incoming) else str(uuid.uuid4())
+
+
 def assign_request_id(request) -> str:
-    """The request's id (the client's X-Request-Id when sane, else a new UUID), bound to its logs."""
-    incoming = request.META.get("HTTP_X_REQUEST_ID", "")
-    request_id = incoming if _SANE_REQUEST_ID.match(incoming) else str(uuid.uuid4())
-    request.request_id = request_id
+    """The request's id (request_id_of), bound to its logs."""
+    request_id = request.request_id = request_id_of(request.META)
     logs.set_request_id(request_id)
     return request_id
 

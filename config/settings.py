@@ -315,6 +315,7 @@ API_ANONYMOUS_CACHE_SECONDS = env.int("API_ANONYMOUS_CACHE_SECONDS", default=5)
 # A pack detail is cached longer: every change to it moves its generation (catalog.services.readcache).
 API_ANONYMOUS_DETAIL_CACHE_SECONDS = env.int("API_ANONYMOUS_DETAIL_CACHE_SECONDS", default=300)
 # A per-process copy in front of the shared cache for this long (0 = off): changes show within it.
+# Also how long the WSGI front (config.replay) remembers that a request shape is a cache slot or a probe.
 API_ANONYMOUS_LOCAL_SECONDS = env.int("API_ANONYMOUS_LOCAL_SECONDS", default=1)
 # What browsers and shared caches downstream may keep of those anonymous reads: max-age (at most
 # the server's own lifetime) plus stale-while-revalidate. An unpublished, deleted or newly

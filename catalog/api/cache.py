@@ -139,6 +139,8 @@ class Slot:
     key: str
     gen_key: str
     seconds: int
+    # The key depends on who asks (a partial rollout of snapshot reads put the viewer in a cohort).
+    per_viewer: bool = False
 
 
 def read_cache_slot(request) -> Slot | None:
@@ -152,7 +154,8 @@ def read_cache_slot(request) -> Slot | None:
     pack_key = _detail_name(request.path)
     seconds = settings.API_ANONYMOUS_DETAIL_CACHE_SECONDS if pack_key else _cache_seconds()
     # The viewer's hash is computed only when a partial rollout of snapshot reads needs it.
-    cohort = "s" if snapshot_reads_on(lambda: actor_key(request)) else "l"
+    asked = []
+    cohort = "s" if snapshot_reads_on(lambda: asked.append(True) or actor_key(request)) else "l"
     # A detail is keyed by the pack it resolves to (lookups are case-folded the same way).
     path = f"/api/sticker-packs/{pack_key}" if pack_key else request.path
     raw = f"{path}?{query_key(request, names)}|{cohort}"
@@ -162,6 +165,7 @@ def read_cache_slot(request) -> Slot | None:
         key=KEY_PREFIX + hashlib.sha256(raw.encode()).hexdigest(),
         gen_key=generation_key(pack_key) if pack_key else "",
         seconds=seconds,
+        per_viewer=bool(asked),
     )
 
 
@@ -173,11 +177,18 @@ def read_entry(slot: Slot, key: str) -> tuple[str, object]:
     return found.get(slot.gen_key, "0"), found.get(key)
 
 
-def mark_cached_answer(response, seconds: int):
+def cached_answer_headers(status: int, seconds: int) -> dict[str, str]:
     """Only what was cached may be kept by others, and briefly (moderation's reach downstream);
     an error (404, 400, ...) is not stored."""
-    response["Cache-Control"] = downstream_cache_control(seconds) if response.status_code == 200 else "no-store"
-    response["Vary"] = "Cookie, Authorization"
+    return {
+        "Cache-Control": downstream_cache_control(seconds) if status == 200 else "no-store",
+        "Vary": "Cookie, Authorization",
+    }
+
+
+def mark_cached_answer(response, seconds: int):
+    for name, value in cached_answer_headers(response.status_code, seconds).items():
+        response[name] = value
     return response
 
 

@@ -19,17 +19,33 @@ meanwhile answer the expired entry when its generation is current (a list or an 
 stale by the render's duration at most) or, when there is none, wait up to
 API_FRONT_WAIT_MILLISECONDS for the renderer's entry, then render themselves. A hot key whose
 entry expires costs one render, not one per waiting request.
+
+Below Django: each request answered here leaves its slot with config.replay (CachedRead), unless
+the slot depends on who asks; for API_ANONYMOUS_LOCAL_SECONDS the WSGI front (config.wsgi) then
+answers requests of the same shape from the slot's current entry without entering Django, and
+hands Django any it cannot answer (no entry, an expired one, a moved generation).
 """
 
 import hashlib
 import time
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpResponse
 
-from catalog.api.cache import KEY_PREFIX, mark_cached_answer, read_cache_slot, read_entry, storable, write_entry
+from catalog.api.cache import (
+    KEY_PREFIX,
+    Slot,
+    cached_answer_headers,
+    read_cache_slot,
+    read_entry,
+    storable,
+    write_entry,
+)
 from catalog.services.viewers import brings_credentials
+from config import replay
+from config.metrics import route_group
 
 FRONT_PREFIX = KEY_PREFIX + "front:"
 LOCK_PREFIX = KEY_PREFIX + "render:"
@@ -51,12 +67,40 @@ def _front_key(slot, request) -> str:
     return FRONT_PREFIX + hashlib.sha256(f"{slot.key}|{int(request.is_secure())}".encode()).hexdigest()[:40]
 
 
-def _replay(entry, slot) -> HttpResponse:
+def _replayed_headers(entry, slot) -> dict[str, str]:
     _, _, status, headers, body = entry
-    response = HttpResponse(body, status=status, headers=headers)
-    response["X-Cache"] = "hit"
     # Cache-Control from the settings of now, as the stack would say it (entries outlive restarts).
-    return mark_cached_answer(response, slot.seconds)
+    return {
+        **headers,
+        "X-Cache": "hit",
+        **cached_answer_headers(status, slot.seconds),
+        "Content-Length": str(len(body)),
+    }
+
+
+def _replay(entry, slot) -> HttpResponse:
+    return HttpResponse(entry[4], status=entry[2], headers=_replayed_headers(entry, slot))
+
+
+def _fresh(entry, generation: str) -> bool:
+    return entry is not None and entry[0] == generation and entry[1] > time.time()
+
+
+@dataclass(frozen=True, slots=True)
+class CachedRead:
+    """The WSGI front's answer to requests shaped like one the front replayed or rendered
+    (config.replay): the slot's entry when it is current and fresh, else None (Django's turn:
+    front_answer renders it, once)."""
+
+    route: str
+    slot: Slot
+    key: str
+
+    def __call__(self) -> replay.Reply | None:
+        generation, entry = read_entry(self.slot, self.key)
+        if not _fresh(entry, generation):
+            return None
+        return entry[2], list(_replayed_headers(entry, self.slot).items()), entry[4]
 
 
 def _store(key: str, generation: str, slot, response) -> None:
@@ -78,7 +122,7 @@ def _wait_for_entry(key: str, generation: str):
     while time.monotonic() < deadline:
         time.sleep(_POLL_SECONDS)
         entry = cache.get(key)
-        if entry is not None and entry[0] == generation and entry[1] > time.time():
+        if _fresh(entry, generation):
             return entry
     return None
 
@@ -90,15 +134,17 @@ def front_answer(request, get_response) -> tuple[HttpResponse, bool]:
     if slot is None:
         return get_response(request), False
     key = _front_key(slot, request)
+    if not slot.per_viewer:
+        replay.remember(request.META, CachedRead(route_group(request), slot, key))
     generation, entry = read_entry(slot, key)
-    current = entry is not None and entry[0] == generation
-    if current and entry[1] > time.time():
+    if _fresh(entry, generation):
         return _replay(entry, slot), True
+    current = entry is not None and entry[0] == generation
     if current:  # expired in this process's copy: another process may have rendered it already
         entry = cache.get(key)
-        current = entry is not None and entry[0] == generation
-        if current and entry[1] > time.time():
+        if _fresh(entry, generation):
             return _replay(entry, slot), True
+        current = entry is not None and entry[0] == generation
     lock = LOCK_PREFIX + key.removeprefix(FRONT_PREFIX)
     if cache.add(lock, 1, settings.API_FRONT_RENDER_LOCK_SECONDS):
         try:

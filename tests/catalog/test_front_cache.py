@@ -59,6 +59,13 @@ def test_a_hit_runs_no_session_or_authentication(api, cached, monkeypatch):
     assert api.get("/api/sticker-packs/stats").status_code == 200 and len(calls) == 1  # a miss: the stack
 
 
+def test_a_replay_validates_the_host_as_the_stack_would(api, cached):
+    assert api.get("/api/sticker-packs")["X-Cache"] == "miss"
+    assert api.get("/api/sticker-packs")["X-Cache"] == "hit"
+    refused = api.get("/api/sticker-packs", HTTP_HOST="evil.example")
+    assert refused.status_code == 400 and "X-Cache" not in refused
+
+
 def test_any_cookie_or_credentials_falls_through_to_the_stack(api, user, cached):
     make_pack(items=1, name="Before")
     assert api.get("/api/sticker-packs")["X-Cache"] == "miss"
