@@ -13,7 +13,6 @@ are not in them (bench/ceiling.py measures those, under load).
 """
 
 import argparse
-import io
 import json
 import os
 import statistics
@@ -21,6 +20,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from wsgiref.util import setup_testing_defaults
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -30,19 +30,9 @@ LIST = "/api/sticker-packs?sort=ranking&limit=24"
 
 def environ(path: str) -> dict:
     path_info, _, query = path.partition("?")
-    return {
-        "REQUEST_METHOD": "GET",
-        "PATH_INFO": path_info,
-        "QUERY_STRING": query,
-        "SERVER_NAME": "127.0.0.1",
-        "SERVER_PORT": "8000",
-        "HTTP_HOST": "127.0.0.1",
-        "SERVER_PROTOCOL": "HTTP/1.1",
-        "REMOTE_ADDR": "127.0.0.1",
-        "wsgi.input": io.BytesIO(),
-        "wsgi.errors": sys.stderr,
-        "wsgi.url_scheme": "http",
-    }
+    built = {"REQUEST_METHOD": "GET", "PATH_INFO": path_info, "QUERY_STRING": query, "REMOTE_ADDR": "127.0.0.1"}
+    setup_testing_defaults(built)  # host 127.0.0.1, http, wsgi.input, ...
+    return built
 
 
 def child(target: str, path: str, requests: int, profile: bool) -> None:

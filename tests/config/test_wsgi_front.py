@@ -3,9 +3,8 @@ stack decided once for a request's shape is answered below Django — probes, co
 reads the read cache holds — with the rules of the stack unchanged. Called as a WSGI server calls
 it, in-process (tests/ops/test_e2e.py serves it from real gunicorn)."""
 
-import io
-import sys
 from dataclasses import dataclass
+from wsgiref.util import setup_testing_defaults
 
 import pytest
 from django.core.cache import cache, caches
@@ -51,20 +50,8 @@ class Served:
 
     def get(self, path: str, *, method: str = "GET", **headers) -> Reply:
         path_info, _, query = path.partition("?")
-        environ = {
-            "REQUEST_METHOD": method,
-            "PATH_INFO": path_info,
-            "QUERY_STRING": query,
-            "SERVER_NAME": "127.0.0.1",
-            "SERVER_PORT": "8000",
-            "HTTP_HOST": "127.0.0.1",
-            "SERVER_PROTOCOL": "HTTP/1.1",
-            "REMOTE_ADDR": "127.0.0.1",
-            "wsgi.input": io.BytesIO(),
-            "wsgi.errors": sys.stderr,
-            "wsgi.url_scheme": "http",
-            **headers,
-        }
+        environ = {"REQUEST_METHOD": method, "PATH_INFO": path_info, "QUERY_STRING": query, **headers}
+        setup_testing_defaults(environ)  # what a server adds: host, scheme, wsgi.input, ...
         started = []
         chunks = self.application(environ, lambda status, headers, exc_info=None: started.append((status, headers)))
         try:
