@@ -4,11 +4,13 @@ The front of the stack (config.front.FrontMiddleware, first in MIDDLEWARE) decid
 needs none of Django's per-request work: a probe, or a cookie-less anonymous read the read cache
 can answer (catalog.api.front). It remembers that decision here, per request *shape* (every
 environ value the decision read: method, path, query string, host and scheme headers, Cookie and
-Authorization), for API_ANONYMOUS_LOCAL_SECONDS. For the same shape within that time the WSGI
+Authorization), for API_FRONT_SHAPE_SECONDS. For the same shape within that time the WSGI
 front calls the remembered answer directly: no request object, no request_started/finished
 signals, no middleware, no response object. The answer reads its current state each time (the
 read cache's entry and the pack's generation, the probe's last result) and returns None when it
-cannot answer (an expired or outdated entry): Django then takes the request, as it would have.
+cannot answer (an expired or outdated entry, a rollout flag that moved): Django then takes the
+request, as it would have. What a decision rests on besides the request is static per process
+(settings, URL patterns, ALLOWED_HOSTS) or re-checked by the answer (the feature flag).
 
 Only decisions are remembered, never answers: a visible change shows as soon as the read cache
 shows it, and a request with any cookie or credentials has a shape that is never remembered.
@@ -73,7 +75,7 @@ def remember(meta, answer: Answer) -> None:
     """The WSGI front may answer requests shaped like this one (request.META) with `answer` for a
     while. A request that did not come through the WSGI front (runserver, the test client) leaves
     nothing to remember."""
-    seconds = settings.API_ANONYMOUS_LOCAL_SECONDS
+    seconds = settings.API_FRONT_SHAPE_SECONDS
     key = meta.get(SHAPE_ENVIRON_KEY)
     if key is None or seconds <= 0:
         return

@@ -315,7 +315,6 @@ API_ANONYMOUS_CACHE_SECONDS = env.int("API_ANONYMOUS_CACHE_SECONDS", default=5)
 # A pack detail is cached longer: every change to it moves its generation (catalog.services.readcache).
 API_ANONYMOUS_DETAIL_CACHE_SECONDS = env.int("API_ANONYMOUS_DETAIL_CACHE_SECONDS", default=300)
 # A per-process copy in front of the shared cache for this long (0 = off): changes show within it.
-# Also how long the WSGI front (config.replay) remembers that a request shape is a cache slot or a probe.
 API_ANONYMOUS_LOCAL_SECONDS = env.int("API_ANONYMOUS_LOCAL_SECONDS", default=1)
 # What browsers and shared caches downstream may keep of those anonymous reads: max-age (at most
 # the server's own lifetime) plus stale-while-revalidate. An unpublished, deleted or newly
@@ -326,6 +325,9 @@ API_ANONYMOUS_STALE_SECONDS = env.int("API_ANONYMOUS_STALE_SECONDS", default=30)
 # long; other requests answer the expired entry meanwhile, or wait this long for the new one.
 API_FRONT_RENDER_LOCK_SECONDS = env.int("API_FRONT_RENDER_LOCK_SECONDS", default=5)
 API_FRONT_WAIT_MILLISECONDS = env.int("API_FRONT_WAIT_MILLISECONDS", default=300)
+# How long the WSGI front (config.replay) remembers that a request shape is a read-cache slot or a
+# probe, and answers it below Django (0 = off: everything goes through Django).
+API_FRONT_SHAPE_SECONDS = env.int("API_FRONT_SHAPE_SECONDS", default=60)
 # /readyz runs its checks at most once per this many seconds per process and answers the last
 # result in between (0 = check on every request); the checks are never skipped.
 PROBE_CACHE_SECONDS = env.int("PROBE_CACHE_SECONDS", default=2)

@@ -139,8 +139,17 @@ class Slot:
     key: str
     gen_key: str
     seconds: int
-    # The key depends on who asks (a partial rollout of snapshot reads put the viewer in a cohort).
-    per_viewer: bool = False
+    # The snapshot-read cohort in the key when every viewer has it (viewer_free_cohort), None when
+    # the key depends on who asks (a partial rollout put this viewer in a cohort).
+    shared_cohort: str | None = None
+
+
+def viewer_free_cohort() -> str | None:
+    """The read cache's snapshot-read cohort ("s" snapshots, "l" live) when it is the same for
+    every viewer (the rollout flag off or fully on), else None (a partial rollout places each)."""
+    asked = []
+    on = snapshot_reads_on(lambda: asked.append(True) or "")
+    return None if asked else ("s" if on else "l")
 
 
 def read_cache_slot(request) -> Slot | None:
@@ -153,9 +162,9 @@ def read_cache_slot(request) -> Slot | None:
         return None
     pack_key = _detail_name(request.path)
     seconds = settings.API_ANONYMOUS_DETAIL_CACHE_SECONDS if pack_key else _cache_seconds()
-    # The viewer's hash is computed only when a partial rollout of snapshot reads needs it.
-    asked = []
-    cohort = "s" if snapshot_reads_on(lambda: asked.append(True) or actor_key(request)) else "l"
+    shared_cohort = cohort = viewer_free_cohort()
+    if cohort is None:  # the viewer's hash is computed only when a partial rollout needs it
+        cohort = "s" if snapshot_reads_on(lambda: actor_key(request)) else "l"
     # A detail is keyed by the pack it resolves to (lookups are case-folded the same way).
     path = f"/api/sticker-packs/{pack_key}" if pack_key else request.path
     raw = f"{path}?{query_key(request, names)}|{cohort}"
@@ -165,7 +174,7 @@ def read_cache_slot(request) -> Slot | None:
         key=KEY_PREFIX + hashlib.sha256(raw.encode()).hexdigest(),
         gen_key=generation_key(pack_key) if pack_key else "",
         seconds=seconds,
-        per_viewer=bool(asked),
+        shared_cohort=shared_cohort,
     )
 
 

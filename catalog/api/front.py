@@ -21,9 +21,10 @@ API_FRONT_WAIT_MILLISECONDS for the renderer's entry, then render themselves. A 
 entry expires costs one render, not one per waiting request.
 
 Below Django: each request answered here leaves its slot with config.replay (CachedRead), unless
-the slot depends on who asks; for API_ANONYMOUS_LOCAL_SECONDS the WSGI front (config.wsgi) then
+the slot depends on who asks; for API_FRONT_SHAPE_SECONDS the WSGI front (config.wsgi) then
 answers requests of the same shape from the slot's current entry without entering Django, and
-hands Django any it cannot answer (no entry, an expired one, a moved generation).
+hands Django any it cannot answer (no entry, an expired one, a moved generation, a snapshot-read
+rollout that moved since: the flag is evaluated on every answer).
 """
 
 import hashlib
@@ -41,6 +42,7 @@ from catalog.api.cache import (
     read_cache_slot,
     read_entry,
     storable,
+    viewer_free_cohort,
     write_entry,
 )
 from catalog.services.viewers import brings_credentials
@@ -97,6 +99,8 @@ class CachedRead:
     key: str
 
     def __call__(self) -> replay.Reply | None:
+        if viewer_free_cohort() != self.slot.shared_cohort:  # the rollout flag moved since
+            return None
         generation, entry = read_entry(self.slot, self.key)
         if not _fresh(entry, generation):
             return None
@@ -134,7 +138,7 @@ def front_answer(request, get_response) -> tuple[HttpResponse, bool]:
     if slot is None:
         return get_response(request), False
     key = _front_key(slot, request)
-    if not slot.per_viewer:
+    if slot.shared_cohort is not None:
         replay.remember(request.META, CachedRead(route_group(request), slot, key))
     generation, entry = read_entry(slot, key)
     if _fresh(entry, generation):

@@ -141,23 +141,32 @@ def test_https_answers_are_their_own_shapes(served):
     assert len(served.django_requests) == 2  # one of each shape, then the front
 
 
-def test_a_partial_rollout_of_snapshot_reads_is_never_answered_below_django(served):
-    flag_set(name="enable_ranking_snapshot_read", is_enabled=True, rollout_percent=50)
+def test_a_partial_rollout_of_snapshot_reads_is_never_answered_below_django(served, django_capture_on_commit_callbacks):
     url = "/api/sticker-packs"
+    served.get(url), served.get(url)
+    assert served.django_requests == [url]
+    # The flag moves after the shape was remembered: the next answer sees it, Django takes it.
+    with django_capture_on_commit_callbacks(execute=True):
+        flag_set(name="enable_ranking_snapshot_read", is_enabled=True, rollout_percent=50)
     for _ in range(3):
         assert served.get(url).status == "200 OK"
-    assert served.django_requests == [url, url, url]  # the cohort depends on who asks
+    assert served.django_requests == [url] * 4  # the cohort depends on who asks
+    with django_capture_on_commit_callbacks(execute=True):
+        flag_set(name="enable_ranking_snapshot_read", is_enabled=False)  # the same for everyone again
+    first_live = served.get(url)
+    assert first_live["X-Cache"] == "miss" and served.get(url)["X-Cache"] == "hit"  # a new slot, then below
+    assert served.django_requests == [url] * 5
 
 
-def test_a_decision_lasts_the_per_process_copys_lifetime(served, settings, monkeypatch):
+def test_a_decision_lasts_api_front_shape_seconds(served, settings, monkeypatch):
     url = "/api/sticker-packs"
     served.get(url), served.get(url)
     assert len(served.django_requests) == 1
     now = replay.time.monotonic()
-    monkeypatch.setattr(replay.time, "monotonic", lambda: now + settings.API_ANONYMOUS_LOCAL_SECONDS + 0.1)
+    monkeypatch.setattr(replay.time, "monotonic", lambda: now + settings.API_FRONT_SHAPE_SECONDS + 0.1)
     served.get(url)
     assert len(served.django_requests) == 2
-    settings.API_ANONYMOUS_LOCAL_SECONDS = 0  # the per-process copy off: nothing is remembered
+    settings.API_FRONT_SHAPE_SECONDS = 0  # off: nothing is remembered
     replay.forget()
     served.get(url), served.get(url), served.get(url)
     assert len(served.django_requests) == 5
