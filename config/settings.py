@@ -151,6 +151,8 @@ CACHES = {
     # Per-process, for copies that may be a second old (catalog.api.cache).
     "local": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "packyard-local"},
 }
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    CACHES["default"]["BACKEND"] = "config.cache.RedisCache"  # one redis-py client per pool (config/cache.py)
 # Throttle counters live apart from cached reads, so no flood of reads can evict them: the shared
 # cache (Redis) under its own prefix in production; embedded, a local-memory cache of its own, large
 # enough not to cull under load (an entry is ~100 bytes: 200,000 of them are ~20 MB).

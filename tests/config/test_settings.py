@@ -55,7 +55,7 @@ def test_mysql_url_gets_utf8mb4_strict_mode_and_read_committed():
     assert out["options"]["charset"] == "utf8mb4"
     assert out["options"]["isolation_level"] == "read committed"
     assert "STRICT_TRANS_TABLES" in out["options"]["init_command"]
-    assert out["cache"].endswith("RedisCache")
+    assert out["cache"] == "config.cache.RedisCache"  # one redis-py client per pool
     assert out["replica"] is True and out["objects"] is True
 
 
