@@ -1,15 +1,18 @@
 """config.cache.RedisCache against the Redis server on loopback: Django's backend, one redis-py
 client per connection pool instead of one per call, shared by threads and right after a fork."""
 
-import os
+import subprocess
+import sys
 import threading
 import uuid
+from pathlib import Path
 
 import pytest
 
 from config.cache import RedisCache
 
 REDIS_URL = "redis://127.0.0.1:6379/11"
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -54,18 +57,28 @@ def test_threads_share_the_client(redis_cache):
     assert errors == [] and len(redis_cache._cache._clients) == 1
 
 
-def test_a_forked_child_gets_its_own_connections(redis_cache):
-    redis_cache.set("before-fork", "parent", 30)
-    read, write = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: the inherited client must not share the parent's socket
-        try:
-            redis_cache.set("child", "wrote", 30)
-            ok = redis_cache.get("before-fork") == "parent"
-            os.write(write, b"1" if ok else b"0")
-        finally:
-            os._exit(0)
-    os.close(write)
-    assert os.read(read, 1) == b"1"
-    os.waitpid(pid, 0)
-    assert redis_cache.get("child") == "wrote" and redis_cache.get("before-fork") == "parent"
+FORK_CHECK = """
+import os, sys
+from django.conf import settings
+settings.configure()
+from config.cache import RedisCache
+cache = RedisCache(sys.argv[1], {"KEY_PREFIX": sys.argv[2]})
+cache.set("before-fork", "parent", 30)  # the parent's client holds a pooled connection now
+pid = os.fork()
+if pid == 0:
+    cache.set("child", "wrote", 30)
+    os._exit(0 if cache.get("before-fork") == "parent" else 3)
+_, status = os.waitpid(pid, 0)
+assert os.waitstatus_to_exitcode(status) == 0, status
+assert cache.get("child") == "wrote" and cache.get("before-fork") == "parent"
+cache.clear()
+"""
+
+
+def test_a_forked_child_gets_its_own_connections():
+    # In a single-threaded process of its own: forking pytest (threads) could deadlock the child.
+    prefix = f"test-{uuid.uuid4().hex}"
+    result = subprocess.run(
+        [sys.executable, "-c", FORK_CHECK, REDIS_URL, prefix], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
