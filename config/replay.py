@@ -20,7 +20,6 @@ A decision that depends on who asks (a partial rollout of snapshot reads) is not
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from typing import Protocol
 
 from django.conf import settings
@@ -59,12 +58,11 @@ class Answer(Protocol):
     def __call__(self) -> Reply | None: ...
 
 
-_shapes: dict[tuple, tuple[float, Answer]] = {}
-
-
 # Where the WSGI front leaves the shape of a request it hands to Django (whose WSGIRequest
 # rewrites PATH_INFO and SCRIPT_NAME in the environ it is given).
 SHAPE_ENVIRON_KEY = "packyard.shape"
+
+_shapes: dict[tuple, tuple[float, Answer]] = {}
 
 
 def shape(environ) -> tuple:
@@ -73,8 +71,8 @@ def shape(environ) -> tuple:
 
 def remember(meta, answer: Answer) -> None:
     """The WSGI front may answer requests shaped like this one (request.META) with `answer` for a
-    while. A request that did not come through the WSGI front (runserver, the test client) leaves
-    nothing to remember."""
+    while. A request that did not come through the WSGI front (Django's test client calls the
+    handler directly) leaves nothing to remember."""
     seconds = settings.API_FRONT_SHAPE_SECONDS
     key = meta.get(SHAPE_ENVIRON_KEY)
     if key is None or seconds <= 0:
@@ -99,11 +97,7 @@ def forget() -> None:
     _shapes.clear()
 
 
-def headers_of(response, *, leave_out: Callable[[str], bool] = lambda name: False) -> list[tuple[str, str]]:
+def headers_of(response) -> list[tuple[str, str]]:
     """A finished Django response's headers as WSGI wants them, less X-Request-Id and Content-Length
-    (the request's own) and any `leave_out` says."""
-    return [
-        (name, value)
-        for name, value in response.items()
-        if name.lower() not in ("x-request-id", "content-length") and not leave_out(name)
-    ]
+    (each request's own)."""
+    return [(name, value) for name, value in response.items() if name.lower() not in ("x-request-id", "content-length")]
