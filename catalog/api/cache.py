@@ -34,7 +34,7 @@ from django.http import HttpResponse
 from django.urls import Resolver404, resolve
 from django.utils.cache import patch_cache_control, patch_vary_headers
 
-from catalog.selectors import normal_pack_key, snapshot_reads_on
+from catalog.selectors import normal_pack_key, snapshot_reads_on, snapshot_reads_share
 from catalog.services.readcache import generation_key
 from catalog.services.viewers import actor_key, brings_credentials
 
@@ -147,9 +147,8 @@ class Slot:
 def viewer_free_cohort() -> str | None:
     """The read cache's snapshot-read cohort ("s" snapshots, "l" live) when it is the same for
     every viewer (the rollout flag off or fully on), else None (a partial rollout places each)."""
-    asked = []
-    on = snapshot_reads_on(lambda: asked.append(True) or "")
-    return None if asked else ("s" if on else "l")
+    share = snapshot_reads_share()
+    return "s" if share >= 100 else "l" if share <= 0 else None
 
 
 def read_cache_slot(request) -> Slot | None:

@@ -32,6 +32,7 @@ from catalog.selectors.packs import (
     snapshot_list_queryset,
     snapshot_page,
     snapshot_reads_on,
+    snapshot_reads_share,
     sort_value,
 )
 
@@ -56,5 +57,6 @@ __all__ = [
     "snapshot_list_queryset",
     "snapshot_page",
     "snapshot_reads_on",
+    "snapshot_reads_share",
     "sort_value",
 ]

@@ -8,7 +8,7 @@ from django.db.models import Q, QuerySet
 
 from catalog.models import NsfwLevel, StickerPack, StickerPackItem
 from catalog.selectors.compiled import CompiledQuery
-from flags.services import is_enabled
+from flags.services import is_enabled, rollout_percent
 
 SNAPSHOT_READ_FLAG = "enable_ranking_snapshot_read"
 
@@ -185,6 +185,11 @@ def snapshot_reads_on(viewer_key: str | Callable[[], str]) -> bool:
     """Lists and details read scores from snapshots for this viewer (the rollout flag), else live.
     `viewer_key` may be a function computing it: it runs only for a partial rollout."""
     return is_enabled(SNAPSHOT_READ_FLAG, subject_key=viewer_key, default=True)
+
+
+def snapshot_reads_share() -> int:
+    """The share of viewers (0..100) snapshot_reads_on admits now; no evaluation is counted."""
+    return rollout_percent(SNAPSHOT_READ_FLAG, default=True)
 
 
 def item_is_nsfw(item, pack) -> bool:

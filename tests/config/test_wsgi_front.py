@@ -19,7 +19,7 @@ from catalog.services.readcache import pack_reads_changed
 from config import health, replay
 from config.front import FrontApplication
 from config.metrics import HTTP_REQUESTS
-from flags.services import flag_set
+from flags.services import FLAG_EVALUATIONS, flag_set
 from tests.catalog.conftest import make_pack
 
 pytestmark = pytest.mark.django_db
@@ -82,6 +82,10 @@ def count(route: str, status_class: str = "2xx") -> float:
     return HTTP_REQUESTS.labels(route, "GET", status_class)._value.get()
 
 
+def flag_evaluations() -> float:
+    return sum(FLAG_EVALUATIONS.labels("enable_ranking_snapshot_read", r)._value.get() for r in ("on", "off"))
+
+
 def test_a_cached_read_is_answered_below_django_with_its_own_request_id(served):
     pack = make_pack(items=1, name="Below")
     url = f"/api/sticker-packs/{pack.pack_key}"
@@ -96,6 +100,9 @@ def test_a_cached_read_is_answered_below_django_with_its_own_request_id(served):
     assert int(second["Content-Length"]) == len(first.body) and "Set-Cookie" not in second.headers
     assert second["X-Request-Id"] != served.get(url)["X-Request-Id"]  # a new id for each
     assert count("api-pack") == counted + 2
+    evaluations = flag_evaluations()
+    served.get(url)
+    assert flag_evaluations() == evaluations  # the rollout's share is read, no evaluation counted
     served.get(url, method="HEAD")
     head = served.get(url, method="HEAD")  # HEAD is its own shape: the second is below Django
     assert head.body == b"" and head["Content-Length"] == str(len(first.body)) and len(served.django_requests) == 2
