@@ -42,6 +42,13 @@ class ProbeAnswer:
     state: Callable[[], tuple[dict, int]]
     headers: tuple[tuple[str, str], ...]
 
+    @classmethod
+    def learned_from(cls, request, state, response) -> "ProbeAnswer":
+        """The probe as Django just answered it: its headers, less each request's own."""
+        own = ("x-request-id", "content-length")
+        headers = tuple((name, value) for name, value in response.items() if name.lower() not in own)
+        return cls(route_group(request), state, headers)
+
     def __call__(self) -> replay.Reply:
         content, status = health.probe_content(self.state)
         return status, [*self.headers, ("Content-Length", str(len(content)))], content
@@ -58,8 +65,7 @@ class FrontMiddleware:
         if state is not None and request.method in ("GET", "HEAD"):
             request_id = assign_request_id(request)
             response = self.security.process_response(request, health.probe_response(state))
-            headers = tuple(replay.headers_of(response))
-            replay.remember(request.META, ProbeAnswer(route_group(request), state, headers))
+            replay.remember(request.META, ProbeAnswer.learned_from(request, state, response))
         elif front_eligible(request):
             request.get_host()  # ALLOWED_HOSTS (DisallowedHost: a 400), before any replay
             response, replayed = front_answer(request, self.get_response)

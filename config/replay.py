@@ -95,9 +95,3 @@ def answer_for(environ) -> Answer | None:
 def forget() -> None:
     """Forget every decision (tests)."""
     _shapes.clear()
-
-
-def headers_of(response) -> list[tuple[str, str]]:
-    """A finished Django response's headers as WSGI wants them, less X-Request-Id and Content-Length
-    (each request's own)."""
-    return [(name, value) for name, value in response.items() if name.lower() not in ("x-request-id", "content-length")]

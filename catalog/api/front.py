@@ -24,7 +24,7 @@ Below Django: each request answered here leaves its slot with config.replay (Cac
 the slot depends on who asks; for API_FRONT_SHAPE_SECONDS the WSGI front (config.wsgi) then
 answers requests of the same shape from the slot's current entry without entering Django, and
 hands Django any it cannot answer (no entry, an expired one, a moved generation, a snapshot-read
-rollout that moved since: the flag is evaluated on every answer).
+rollout that moved since: its share is read on every answer).
 """
 
 import hashlib
